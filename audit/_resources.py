@@ -1,0 +1,34 @@
+"""Where the bundled checklists, schemas and examples live.
+
+In a wheel they are package data under ``audit/_data``; in a source checkout
+(editable install, or running from the repository) they sit at the repository
+root. Everything that reads bundled data asks this module.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@cache
+def data_dir(name: str) -> Path:
+    """The directory of bundled ``name`` (``checklists``, ``schemas`` or ``examples``)."""
+    for candidate in (_PACKAGE / "_data" / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"bundled data directory {name!r} is missing from the installation")
+
+
+def schema_path(name: str) -> Path:
+    return data_dir("schemas") / name
+
+
+def checklist_dir() -> Path:
+    return data_dir("checklists")
+
+
+def example_path(name: str) -> Path:
+    return data_dir("examples") / f"{name}.json"

@@ -1,0 +1,1 @@
+"""The ``ibkr-audit`` command line: one module per subcommand, wired in main.py."""

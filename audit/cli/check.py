@@ -1,0 +1,97 @@
+"""``ibkr-audit check``: audit setup files and report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from audit.auditor import audit_file
+from audit.cli.common import (
+    FAIL_ON_CHOICES,
+    color_option,
+    emit,
+    output_option,
+    parse_date,
+    parse_fail_on,
+    parse_params,
+    use_color,
+)
+from audit.engine import checklist
+from audit.engine.evaluate import Options
+from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
+from audit.loading import Limits
+from audit.model import Report
+from audit.reports import FORMATS, RenderOptions, get
+
+
+@click.command()
+@click.argument("setups", nargs=-1, required=True, metavar="SETUP.json...")
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
+              show_default=True, help="Report format.")
+@output_option
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
+              help="Exit 1 when a check at or above this severity fails ('never': always 0).")
+@click.option("--checklist", "checklists", multiple=True, metavar="PATH",
+              help="Add checks from a checklist file or directory (repeatable).")
+@click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD",
+              help="Evaluate date checks as if today were this date (default: today).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Override a checklist parameter, e.g. max_review_age_days=60 "
+                   "(see 'ibkr-audit checks --params').")
+@click.option("--show-account-ids", is_flag=True,
+              help="Print IBKR account numbers in full instead of masking them (U***1234).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Text/markdown: show only failing, manual and waived checks.")
+@click.option("--max-bytes", type=click.IntRange(1), default=Limits.max_bytes, show_default=True,
+              help="Refuse setup files larger than this.")
+@click.option("--max-depth", type=click.IntRange(1, 1000), default=Limits.max_depth,
+              show_default=True, help="Refuse setup files nested deeper than this.")
+@color_option
+def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
+          checklists: tuple[str, ...], as_of: dt.date | None, params: tuple[str, ...],
+          show_account_ids: bool, quiet: bool, max_bytes: int, max_depth: int,
+          color: bool | None) -> None:
+    """Audit SETUP.json files against the checklists and print a report.
+
+    Use '-' to read a setup from standard input.
+
+    \b
+    Exit status:
+      0  no check at or above --fail-on failed
+      1  at least one check at or above --fail-on failed
+      2  bad input or usage (the message names file, line and JSON pointer)
+      3  internal error (rerun with --debug for a traceback)
+
+    \b
+    Examples:
+      ibkr-audit check examples/maya.json
+      ibkr-audit check setup.json --format json --output report.json
+      ibkr-audit check setup.json --fail-on critical --checklist ./my-checks
+    """
+    lists = checklist.load(checklists)
+    options = Options(as_of=as_of or dt.date.today(), params=parse_params(params, lists.params),
+                      show_account_ids=show_account_ids)
+    limits = Limits(max_bytes=max_bytes, max_depth=max_depth)
+    threshold = parse_fail_on(fail_on)
+    reports: list[Report] = []
+    errors: list[InputError] = []
+    for path in setups:
+        try:
+            reports.append(audit_file(path, lists, options, limits))
+        except InputError as exc:
+            errors.append(exc)
+    if errors:
+        # Valid files were audited, but we write no report when any input was bad:
+        # a partial report is easy to mistake for a complete one.
+        raise InputError([p for e in errors for p in e.problems])
+    render = get(fmt)
+    colored = fmt == "text" and use_color(color) and not output
+    emit(render(reports, RenderOptions(color=colored, quiet=quiet, fail_on=threshold)), output,
+         colored)
+    failed = any(r.failed_at(threshold) for r in reports)
+    ctx = click.get_current_context()
+    ctx.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+__all__ = ["EXIT_INPUT", "check"]

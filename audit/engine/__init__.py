@@ -1,0 +1,1 @@
+"""The check engine: a closed set of operators that checklist data composes."""

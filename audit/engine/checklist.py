@@ -1,0 +1,281 @@
+"""Load checklist files, validate them, and resolve what checks share.
+
+A bad checklist is an error (exit 2), never a silently dropped check: the schema
+catches structural mistakes, and :func:`_semantic_problems` catches what a schema
+cannot (unknown condition or parameter names, reference cycles, ``@`` outside a
+loop, duplicate ids across files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audit import _resources
+from audit.engine.conditions import LEAF_OPERATORS
+from audit.errors import ChecklistError, Problem
+from audit.jsonpos import build_position_map
+from audit.loading import Limits, decode, parse, read_bytes, validate
+from audit.model import Check, Reference, Severity
+from audit.pointer import join
+
+CHECKLIST_SCHEMA = "checklist.schema.json"
+
+
+@dataclass
+class Checklists:
+    """Every check in load order, plus the parameters and conditions they share."""
+
+    checks: list[Check] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    param_descriptions: dict[str, str] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    digest: str = ""
+
+    def by_id(self) -> dict[str, Check]:
+        return {c.id: c for c in self.checks}
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.glob("*.json") if p.is_file())
+    return [path]
+
+
+def load(extra: Iterable[str] = (), *, builtin: bool = True) -> Checklists:
+    """Load the bundled checklists (unless ``builtin`` is False) and any extra paths."""
+    paths: list[Path] = []
+    if builtin:
+        paths.extend(_files(_resources.checklist_dir()))
+    for item in extra:
+        path = Path(item)
+        if not path.exists():
+            raise ChecklistError([Problem("no such checklist file or directory", file=item)])
+        found = _files(path)
+        if not found:
+            raise ChecklistError([Problem("directory holds no *.json checklist", file=item)])
+        paths.extend(found)
+    return load_files(paths)
+
+
+def load_files(paths: list[Path]) -> Checklists:
+    result = Checklists()
+    digest = hashlib.sha256()
+    owners: dict[str, str] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        raw = read_bytes(str(path), Limits())
+        digest.update(raw)
+        text = decode(raw, str(path))
+        data = parse(text, str(path), Limits())
+        errors = validate(data, CHECKLIST_SCHEMA)
+        if errors:
+            positions = build_position_map(text)
+            for error in errors:
+                pointer = join("", *error.absolute_path)
+                located = positions.locate(pointer)
+                problems.append(Problem(_describe(error), file=str(path),
+                                        line=located[0] if located else None, pointer=pointer))
+            continue
+        result.sources.append(str(path))
+        for kind in ("params", "conditions"):
+            for name, spec in data.get(kind, {}).items():
+                key = f"{kind}:{name}"
+                if key in owners:
+                    problems.append(Problem(
+                        f"{kind[:-1]} {name!r} is already defined in {owners[key]}",
+                        file=str(path), pointer=join("", kind, name)))
+                    continue
+                owners[key] = str(path)
+                if kind == "params":
+                    result.params[name] = spec["default"]
+                    result.param_descriptions[name] = spec["description"]
+                else:
+                    result.conditions[name] = spec["condition"]
+        for index, raw_check in enumerate(data["checks"]):
+            check_id = raw_check["id"]
+            if f"check:{check_id}" in owners:
+                problems.append(Problem(
+                    f"check id {check_id} is already defined in {owners['check:' + check_id]}",
+                    file=str(path), pointer=join("", "checks", index, "id")))
+                continue
+            owners[f"check:{check_id}"] = str(path)
+            result.checks.append(_check(raw_check, str(path), join("", "checks", index)))
+    if problems:
+        raise ChecklistError(problems)
+    problems = _semantic_problems(result, owners)
+    if problems:
+        raise ChecklistError(problems)
+    result.digest = digest.hexdigest()
+    return result
+
+
+def _describe(error: Any) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "oneOf" and "description" in schema:
+        return f"needs {schema['description']}"
+    message = str(error.message)
+    if error.validator == "additionalProperties":
+        return message.replace("Additional properties are not allowed", "unknown key(s):")
+    return message
+
+
+def _check(raw: dict[str, Any], source: str, origin: str) -> Check:
+    return Check(
+        id=raw["id"], title=raw["title"], area=raw["area"], severity=Severity(raw["severity"]),
+        description=raw["description"], severity_reason=raw["severity_reason"],
+        remediation=raw["remediation"],
+        reference=Reference(raw["reference"]["section"], raw["reference"]["passage"]),
+        reads=(), pass_if=raw["pass_if"], applies_if=raw.get("applies_if"),
+        for_each=raw.get("for_each"), where_in_ibkr=raw.get("where_in_ibkr"), source=source,
+        origin=origin,
+    )
+
+
+def walk(node: Any) -> Iterator[tuple[dict[str, Any], int]]:
+    """Every condition node below ``node`` with its loop depth (for ``@`` scoping)."""
+    stack: list[tuple[Any, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if not isinstance(current, dict):
+            continue
+        yield current, depth
+        for key in ("all", "any", "of"):
+            stack.extend((child, depth) for child in current.get(key, []))
+        if "not" in current:
+            stack.append((current["not"], depth))
+        if "where" in current:
+            stack.append((current["where"], depth + 1))
+        for op in LEAF_OPERATORS:
+            value = current.get(op)
+            if isinstance(value, dict) and "collect" in value and "where" in value:
+                stack.append((value["where"], depth + 1))
+
+
+def _pointers(node: dict[str, Any]) -> list[str]:
+    found = [node[k] for k in ("fact", "some", "every") if isinstance(node.get(k), str)]
+    for op in LEAF_OPERATORS:
+        value = node.get(op)
+        if isinstance(value, dict):
+            found.extend(value[k] for k in ("fact", "lookup", "collect")
+                         if isinstance(value.get(k), str))
+    return found
+
+
+def _semantic_problems(lists: Checklists, owners: dict[str, str]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def check_tree(tree: Any, in_loop: bool, file: str, pointer: str) -> None:
+        for node, depth in walk(tree):
+            if "ref" in node and node["ref"] not in lists.conditions:
+                problems.append(Problem(f"unknown condition {node['ref']!r}", file=file,
+                                        pointer=pointer))
+            for op in LEAF_OPERATORS:
+                value = node.get(op)
+                if (isinstance(value, dict) and "param" in value
+                        and value["param"] not in lists.params):
+                    problems.append(Problem(f"unknown parameter {value['param']!r}", file=file,
+                                            pointer=pointer))
+            # A named condition may be used inside a loop, so '@' is allowed there.
+            if not in_loop and depth == 0 and any(p.startswith("@") for p in _pointers(node)):
+                problems.append(Problem("'@' is only meaningful inside for_each, some, every or "
+                                        "collect", file=file, pointer=pointer))
+
+    for name, tree in lists.conditions.items():
+        check_tree(tree, True, owners[f"conditions:{name}"], join("", "conditions", name))
+    for check in lists.checks:
+        for key in ("applies_if", "pass_if"):
+            tree = getattr(check, key)
+            if tree is not None:
+                check_tree(tree, check.for_each is not None, check.source, f"{check.origin}/{key}")
+    problems.extend(_cycles(lists, owners))
+    if not problems:
+        for index, check in enumerate(lists.checks):
+            lists.checks[index] = _with_reads(check, lists.conditions)
+    return problems
+
+
+def _cycles(lists: Checklists, owners: dict[str, str]) -> list[Problem]:
+    def refs(name: str) -> set[str]:
+        return {n["ref"] for n, _ in walk(lists.conditions[name]) if "ref" in n}
+
+    problems = []
+    for start in lists.conditions:
+        seen, frontier = set(), refs(start)
+        while frontier:
+            name = frontier.pop()
+            if name == start:
+                problems.append(Problem(f"condition {start!r} refers to itself (through refs)",
+                                        file=owners[f"conditions:{start}"],
+                                        pointer=join("", "conditions", start)))
+                break
+            if name in seen or name not in lists.conditions:
+                continue
+            seen.add(name)
+            frontier |= refs(name)
+    return problems
+
+
+def _with_reads(check: Check, conditions: dict[str, Any]) -> Check:
+    """The facts a check reads, derived from its conditions so it can never drift.
+
+    Pointers inside a loop are shown with ``*`` for "each item": ``/devices/*/shared``.
+    """
+    reads: list[str] = [check.for_each] if check.for_each else []
+
+    def add(pointer: str) -> None:
+        if pointer not in reads:
+            reads.append(pointer)
+
+    def visit(node: Any, scope: str, seen: frozenset[str]) -> None:
+        if not isinstance(node, dict):
+            return
+
+        def res(pointer: str) -> str:
+            return scope + pointer[1:] if pointer.startswith("@") else pointer
+
+        for key in ("all", "any", "of"):
+            for child in node.get(key, []):
+                visit(child, scope, seen)
+        if "not" in node:
+            visit(node["not"], scope, seen)
+        if "ref" in node and node["ref"] not in seen:
+            visit(conditions[node["ref"]], scope, seen | {node["ref"]})
+        if "secret_scan" in node:
+            add("")  # the whole document, keys included
+        for pointer in _pointers(node):
+            add(res(pointer))
+        for quantifier in ("some", "every"):
+            if quantifier in node:
+                visit(node["where"], res(node[quantifier]) + "/*", seen)
+        for op in LEAF_OPERATORS:
+            value = node.get(op)
+            if isinstance(value, dict) and isinstance(value.get("collect"), str):
+                inner = res(value["collect"]) + "/*"
+                if "field" in value:
+                    add(inner + value["field"])
+                visit(value.get("where"), inner, seen)
+
+    scope = (check.for_each or "") + "/*"
+    for tree in (check.applies_if, check.pass_if):
+        visit(tree, scope, frozenset())
+    return Check(**{**check.__dict__, "reads": tuple(reads)})
+
+
+def dump_check(check: Check) -> dict[str, Any]:
+    """A check as plain data (for ``checks --format json`` and ``explain``)."""
+    data: dict[str, Any] = json.loads(json.dumps({
+        "id": check.id, "title": check.title, "area": check.area,
+        "severity": check.severity.value, "severity_reason": check.severity_reason,
+        "description": check.description, "reads": list(check.reads),
+        "for_each": check.for_each, "applies_if": check.applies_if, "pass_if": check.pass_if,
+        "remediation": check.remediation, "where_in_ibkr": check.where_in_ibkr,
+        "reference": {"section": check.reference.section, "passage": check.reference.passage},
+        "source": check.source,
+    }))
+    return data

@@ -1,0 +1,318 @@
+"""Evaluate checklist conditions against a setup, in three-valued logic.
+
+A condition is JSON data (see ``schemas/checklist.schema.json``). Its value is
+True, False or None; None means a fact it needs is missing, which a check turns
+into ``manual`` (never ``pass``). Every leaf records what it read as
+:class:`~audit.model.Evidence`, and the combinators keep the evidence that
+decided the outcome, so a finding always says which facts made it fail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.model import Evidence
+from audit.pointer import MISSING, join, resolve
+from audit.secrets.scan import REDACTED, Redactor, SecretHit
+
+Truth = bool | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: Truth
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass
+class Context:
+    """What conditions can see: the setup, parameters, named conditions, the date."""
+
+    document: Any
+    params: Mapping[str, Any]
+    conditions: Mapping[str, Any]
+    as_of: dt.date
+    redactor: Redactor
+    scans: Mapping[str, list[SecretHit]] = field(default_factory=dict)
+    items: list[str] = field(default_factory=list)
+
+    def pointer(self, path: str) -> str:
+        """Absolute pointer for ``path``; ``@`` is the item the innermost loop is at."""
+        if path == "@" or path.startswith("@/"):
+            if not self.items:
+                raise ValueError(f"{path!r} used outside for_each/some/every")
+            return self.items[-1] + path[1:]
+        return path
+
+
+# The operators a leaf may use, in the order the checklist schema lists them.
+LEAF_OPERATORS = (
+    "equals", "not_equals", "one_of", "not_one_of", "at_least", "at_most",
+    "contains", "contains_any", "contains_none", "length_at_least", "length_at_most",
+    "declared", "present", "within_days", "ips_within",
+)
+OPERAND_REFERENCES = ("param", "fact", "lookup", "collect")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
+    """Whether every address/range in ``actual`` stays inside the allowed scopes."""
+    allowed = set(spec.get("allow", ["loopback"]))
+    min_v4 = int(spec.get("min_prefix_v4", 32))
+    min_v6 = int(spec.get("min_prefix_v6", 128))
+    offending: list[str] = []
+    for entry in actual:
+        net = ipaddress.ip_network(entry, strict=False)
+        scopes = set()
+        if net.is_loopback:
+            scopes.add("loopback")
+        elif net.is_link_local:
+            scopes.add("link_local")
+        elif net.is_private and not net.is_unspecified and not net.is_reserved:
+            scopes.add("private")
+        narrow = net.prefixlen >= (min_v4 if net.version == 4 else min_v6)
+        if not scopes & allowed or ("loopback" not in scopes and not narrow):
+            offending.append(entry)
+    too_many = "max_items" in spec and len(actual) > int(spec["max_items"])
+    return not offending and not too_many, offending
+
+
+def _expected(op: str, operand: Any, ctx: Context) -> Any:
+    """What the check wanted, for evidence: the literal for ``equals``, words otherwise."""
+    if op == "equals":
+        return operand
+    words: dict[str, Callable[[Any], str]] = {
+        "not_equals": lambda o: f"anything but {_fmt(o)}",
+        "one_of": lambda o: "one of: " + ", ".join(map(_fmt, o)),
+        "not_one_of": lambda o: "none of: " + ", ".join(map(_fmt, o)),
+        "at_least": lambda o: f"at least {_fmt(o)}",
+        "at_most": lambda o: f"at most {_fmt(o)}",
+        "contains": lambda o: f"a list containing {_fmt(o)}",
+        "contains_any": lambda o: ("a list containing " if len(o) == 1 else
+                                   "a list containing any of: ") + ", ".join(map(_fmt, o)),
+        "contains_none": lambda o: "a list containing none of: " + ", ".join(map(_fmt, o)),
+        "length_at_least": lambda o: f"at least {o} item(s)",
+        "length_at_most": lambda o: f"at most {o} item(s)",
+        "declared": lambda o: "declared",
+        "present": lambda o: "present" if o else "absent",
+        "within_days": lambda o: (
+            f"a date within {o} days of {ctx.as_of.isoformat()} "
+            f"(on or after {(ctx.as_of - dt.timedelta(days=int(o))).isoformat()})"),
+        "ips_within": lambda o: (
+            "only " + " or ".join(o.get("allow", ["loopback"])) + " addresses"
+            + (f", ranges no wider than /{o['min_prefix_v4']} (IPv4)"
+               if "min_prefix_v4" in o else "")
+            + (f", at most {o['max_items']} entries" if "max_items" in o else "")),
+    }
+    return words[op](operand)
+
+
+def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
+    """Apply one operator; returns (result, actual value to show as evidence)."""
+    if op == "equals":
+        if _number(actual) and _number(operand):
+            return actual == operand, actual
+        return actual == operand and type(actual) is type(operand), actual
+    if op == "not_equals":
+        return actual != operand, actual
+    if op == "one_of":
+        return actual in operand, actual
+    if op == "not_one_of":
+        return actual not in operand, actual
+    if op in ("at_least", "at_most"):
+        if not (_number(actual) and _number(operand)):
+            return False, actual
+        return (actual >= operand) if op == "at_least" else (actual <= operand), actual
+    if op == "contains":
+        return isinstance(actual, list) and operand in actual, actual
+    if op == "contains_any":
+        return isinstance(actual, list) and any(o in actual for o in operand), actual
+    if op == "contains_none":
+        return isinstance(actual, list) and not any(o in actual for o in operand), actual
+    if op == "length_at_least":
+        return isinstance(actual, list | str | dict) and len(actual) >= operand, actual
+    if op == "length_at_most":
+        return isinstance(actual, list | str | dict) and len(actual) <= operand, actual
+    if op == "ips_within":
+        if not isinstance(actual, list):
+            return False, actual
+        ok, offending = _ips_within(actual, operand)
+        return ok, offending if offending else actual
+    raise ValueError(f"unknown operator {op!r}")  # the checklist validator rules this out
+
+
+class Evaluator:
+    """Evaluates condition nodes; one instance per (setup, checklist set, options)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def fact(self, path: str) -> tuple[str, Any]:
+        pointer = self.ctx.pointer(path)
+        return pointer, resolve(self.ctx.document, pointer)
+
+    def operand(self, raw: Any) -> tuple[Any, str | None]:
+        """Resolve an operand; returns (value or MISSING, why it is missing)."""
+        if isinstance(raw, dict) and len(raw) >= 1 and next(iter(raw)) in OPERAND_REFERENCES:
+            if "param" in raw:
+                return self.ctx.params[raw["param"]], None
+            if "fact" in raw:
+                pointer, value = self.fact(raw["fact"])
+                return value, (f"{pointer} is not declared" if value is MISSING else None)
+            if "lookup" in raw:
+                pointer, key = self.fact(raw["lookup"])
+                if key is MISSING:
+                    return MISSING, f"{pointer} is not declared"
+                table = raw["table"]
+                if str(key) not in table:
+                    return MISSING, f"no rule for {_fmt(key)} at {pointer}; check it by hand"
+                return table[str(key)], None
+            if "collect" in raw:
+                pointer, items = self.fact(raw["collect"])
+                if not isinstance(items, list):
+                    return MISSING, f"{pointer} is not declared"
+                values = []
+                for index, _item in enumerate(items):
+                    self.ctx.items.append(join(pointer, index))
+                    try:
+                        keep = raw.get("where") is None or self.eval(raw["where"]).value is True
+                        if keep:
+                            _p, value = self.fact("@" + raw.get("field", ""))
+                            if value is not MISSING:
+                                values.append(value)
+                    finally:
+                        self.ctx.items.pop()
+                return values, None
+        return raw, None
+
+    def eval(self, node: Mapping[str, Any]) -> Outcome:
+        if "all" in node:
+            return self._all([self.eval(c) for c in node["all"]])
+        if "any" in node:
+            return self._any([self.eval(c) for c in node["any"]])
+        if "not" in node:
+            inner = self.eval(node["not"])
+            value = None if inner.value is None else not inner.value
+            return Outcome(value, tuple(
+                Evidence(e.pointer, e.actual, f"not ({_fmt(e.expected)})") for e in inner.evidence))
+        if "at_least" in node and "of" in node:
+            return self._at_least(int(node["at_least"]), [self.eval(c) for c in node["of"]])
+        if "ref" in node:
+            return self.eval(self.ctx.conditions[node["ref"]])
+        if "some" in node or "every" in node:
+            return self._quantifier(node)
+        if "secret_scan" in node:
+            return self._secret_scan(node["secret_scan"])
+        return self._leaf(node)
+
+    @staticmethod
+    def _all(outcomes: list[Outcome]) -> Outcome:
+        for wanted in (False, None):
+            hits = [o for o in outcomes if o.value is wanted]
+            if hits:
+                return Outcome(wanted, tuple(e for o in hits for e in o.evidence))
+        return Outcome(True, tuple(e for o in outcomes for e in o.evidence))
+
+    @staticmethod
+    def _any(outcomes: list[Outcome]) -> Outcome:
+        for wanted in (True, None):
+            hits = [o for o in outcomes if o.value is wanted]
+            if hits:
+                return Outcome(wanted, tuple(e for o in hits for e in o.evidence))
+        return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
+
+    @staticmethod
+    def _at_least(n: int, outcomes: list[Outcome]) -> Outcome:
+        true = [o for o in outcomes if o.value is True]
+        unknown = [o for o in outcomes if o.value is None]
+        if len(true) >= n:
+            return Outcome(True, tuple(e for o in true for e in o.evidence))
+        if len(true) + len(unknown) >= n:
+            return Outcome(None, tuple(e for o in unknown for e in o.evidence))
+        return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
+
+    def _quantifier(self, node: Mapping[str, Any]) -> Outcome:
+        every = "every" in node
+        path = node["every" if every else "some"]
+        pointer, items = self.fact(path)
+        if items is MISSING:
+            value = node.get("if_missing")
+            return Outcome(value, (self._ev(pointer, None, "declared"),))
+        if not isinstance(items, list):
+            return Outcome(False, (self._ev(pointer, self._shown(items), "a list"),))
+        outcomes = []
+        for index in range(len(items)):
+            self.ctx.items.append(join(pointer, index))
+            try:
+                outcomes.append(self.eval(node["where"]))
+            finally:
+                self.ctx.items.pop()
+        if every:
+            return self._all(outcomes) if outcomes else Outcome(True, ())
+        if not outcomes:
+            wanted = node.get("describe", "at least one item")
+            return Outcome(False, (self._ev(pointer, [], wanted),))
+        return self._any(outcomes)
+
+    def _secret_scan(self, which: str) -> Outcome:
+        hits = self.ctx.scans.get(which, [])
+        if not hits:
+            return Outcome(True, (self._ev("", "nothing found", "no " + which.replace("_", " ")),))
+        def shown(hit: SecretHit) -> str:
+            # Credentials are never shown; account ids are shown masked (or in full on request).
+            return REDACTED if which == "credentials" else self.ctx.redactor.text(hit.value)
+
+        return Outcome(False, tuple(
+            self._ev(hit.pointer, shown(hit), f"no {hit.kind} in the setup file") for hit in hits))
+
+    def _shown(self, value: Any) -> Any:
+        return None if value is MISSING else value
+
+    def _ev(self, pointer: str, actual: Any, expected: Any) -> Evidence:
+        """The one place evidence is built, so nothing from the setup escapes unredacted:
+        the pointer (a key can be a pasted secret), the value, and an expected value that
+        was computed from the document (``collect``, ``lookup``)."""
+        redact = self.ctx.redactor
+        return Evidence(redact.text(pointer), redact.value(actual), redact.value(expected))
+
+    def _leaf(self, node: Mapping[str, Any]) -> Outcome:
+        op = next(k for k in LEAF_OPERATORS if k in node)
+        pointer, actual = self.fact(node["fact"])
+        if actual is not MISSING and actual in node.get("missing_values", ()):
+            actual = MISSING
+        if op == "present":
+            found = actual is not MISSING
+            return Outcome(found == node[op], (self._ev(pointer, self._shown(actual),
+                                                       _expected(op, node[op], self.ctx)),))
+        operand, why = self.operand(node[op])
+        if operand is MISSING:
+            return Outcome(None, (self._ev(pointer, self._shown(actual), why),))
+        expected = _expected(op, operand, self.ctx)
+        if actual is MISSING:
+            value = node.get("if_missing")
+            return Outcome(value, (self._ev(pointer, None, expected),))
+        if op == "declared":
+            return Outcome(True, (self._ev(pointer, self._shown(actual), expected),))
+        if op == "within_days":
+            try:
+                when = dt.date.fromisoformat(actual)
+            except (TypeError, ValueError):
+                return Outcome(False, (self._ev(pointer, self._shown(actual), expected),))
+            age = (self.ctx.as_of - when).days
+            return Outcome(0 <= age <= int(operand), (self._ev(pointer, actual, expected),))
+        result, shown = _apply(op, actual, operand)
+        return Outcome(result, (self._ev(pointer, self._shown(shown), expected),))

@@ -1,0 +1,84 @@
+"""Run every selected check against one setup and produce findings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.engine.checklist import Checklists
+from audit.engine.conditions import Context, Evaluator, Outcome
+from audit.loading import Setup
+from audit.model import Check, Evidence, Finding, Status
+from audit.pointer import MISSING, join, resolve
+from audit.secrets.scan import Redactor
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the caller may change about one evaluation."""
+
+    as_of: dt.date
+    params: Mapping[str, Any] = field(default_factory=dict)
+    show_account_ids: bool = False
+
+
+def _status(value: bool | None) -> Status:
+    return {True: Status.PASS, False: Status.FAIL, None: Status.MANUAL}[value]
+
+
+def evaluate(setup: Setup, lists: Checklists, options: Options,
+             checks: list[Check] | None = None) -> list[Finding]:
+    """Findings for ``checks`` (default: all loaded), in checklist order."""
+    params = {**lists.params, **options.params}
+    ctx = Context(
+        document=setup.data, params=params, conditions=lists.conditions, as_of=options.as_of,
+        redactor=Redactor(setup.secrets(), options.show_account_ids),
+        scans={"credentials": setup.credential_hits, "account_ids": setup.account_hits},
+    )
+    evaluator = Evaluator(ctx)
+    findings: list[Finding] = []
+    for check in checks if checks is not None else lists.checks:
+        findings.extend(_run(check, evaluator))
+    return findings
+
+
+def _decide(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence, ...], str | None]:
+    if check.applies_if is not None:
+        applies = evaluator.eval(check.applies_if)
+        if applies.value is False:
+            return Status.SKIP, applies.evidence, "does not apply to this setup"
+        if applies.value is None:
+            return (Status.MANUAL, applies.evidence,
+                    "cannot tell whether this applies: declare the facts it reads")
+    outcome: Outcome = evaluator.eval(check.pass_if)
+    note = "declare the missing facts, or check by hand" if outcome.value is None else None
+    return _status(outcome.value), outcome.evidence, note
+
+
+def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
+    if check.for_each is None:
+        return [Finding(check, *_decide(check, evaluator))]
+    items = resolve(evaluator.ctx.document, check.for_each)
+    if items is MISSING or not isinstance(items, list):
+        # The check that asks for the list itself (e.g. DEV-001) reports it as manual;
+        # repeating that for every per-item check would bury it.
+        return [Finding(check, Status.SKIP, (Evidence(check.for_each, None, "declared"),),
+                        "nothing declared to check")]
+    if not items:
+        return [Finding(check, Status.SKIP, (Evidence(check.for_each, [], "at least one item"),),
+                        "no items declared")]
+    findings = []
+    for index, item in enumerate(items):
+        pointer = join(check.for_each, index)
+        label = item.get("name") if isinstance(item, dict) else None
+        evaluator.ctx.items.append(pointer)
+        try:
+            status, evidence, note = _decide(check, evaluator)
+        finally:
+            evaluator.ctx.items.pop()
+        findings.append(Finding(check, status, evidence, note, pointer,
+                                evaluator.ctx.redactor.text(label) if isinstance(label, str)
+                                else None))
+    return findings

@@ -1,0 +1,128 @@
+"""Where each value of a JSON text starts, by JSON pointer.
+
+The fast path parses with the C ``json`` module, which knows no positions. Only
+when a message needs a line number (an error, a SARIF region) do we walk the
+text once more with this small scanner. It assumes the text is valid JSON (it
+only runs after ``json.loads`` accepted it) and never raises: on anything
+unexpected it returns what it has.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json.decoder
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.pointer import join
+
+_WS = re.compile(r"[ \t\n\r]*")
+_SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
+_scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+@dataclass
+class PositionMap:
+    """Pointer → (line, column), both 1-based; plus duplicate keys found."""
+
+    text: str
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    duplicates: list[str] = field(default_factory=list)
+    _newlines: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._newlines = [m.start() for m in re.finditer("\n", self.text)]
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_left(self._newlines, offset)
+        start = self._newlines[line - 1] + 1 if line else 0
+        return line + 1, offset - start + 1
+
+    def locate(self, pointer: str) -> tuple[int, int] | None:
+        """Position of ``pointer``, or of its nearest ancestor that exists."""
+        while True:
+            if pointer in self.positions:
+                return self.positions[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+class _Stop(Exception):
+    pass
+
+
+def build_position_map(text: str) -> PositionMap:
+    """Scan ``text`` and record where every object member and array item starts."""
+    result = PositionMap(text)
+    with contextlib.suppress(_Stop, ValueError, IndexError, RecursionError):
+        _Scanner(text, result).run()
+    return result
+
+
+class _Scanner:
+    def __init__(self, text: str, out: PositionMap) -> None:
+        self.text = text
+        self.out = out
+
+    def skip_ws(self, i: int) -> int:
+        m = _WS.match(self.text, i)
+        return m.end() if m else i
+
+    def run(self) -> None:
+        i = self.skip_ws(0)
+        if self.text.startswith("\ufeff", i):
+            i = self.skip_ws(i + 1)
+        self.out.positions[""] = self.out.line_col(i)
+        self.value(i, "")
+
+    def value(self, i: int, pointer: str) -> int:
+        ch = self.text[i]
+        if ch == "{":
+            return self.obj(i + 1, pointer)
+        if ch == "[":
+            return self.arr(i + 1, pointer)
+        if ch == '"':
+            end: int = _scanstring(self.text, i + 1)[1]
+            return end
+        m = _SCALAR.match(self.text, i)
+        if not m:
+            raise _Stop
+        return m.end()
+
+    def obj(self, i: int, pointer: str) -> int:
+        seen: set[str] = set()
+        i = self.skip_ws(i)
+        if self.text[i] == "}":
+            return i + 1
+        while True:
+            key_start = i
+            key, i = _scanstring(self.text, i + 1)
+            child = join(pointer, key)
+            if key in seen:
+                self.out.duplicates.append(child)
+                # Like json.loads, the later member wins; point at it.
+            seen.add(key)
+            self.out.positions[child] = self.out.line_col(key_start)
+            i = self.skip_ws(i)
+            i = self.skip_ws(i + 1)  # past ':'
+            i = self.skip_ws(self.value(i, child))
+            if self.text[i] == "}":
+                return i + 1
+            i = self.skip_ws(i + 1)  # past ','
+
+    def arr(self, i: int, pointer: str) -> int:
+        i = self.skip_ws(i)
+        if self.text[i] == "]":
+            return i + 1
+        index = 0
+        while True:
+            child = join(pointer, index)
+            self.out.positions[child] = self.out.line_col(i)
+            i = self.skip_ws(self.value(i, child))
+            if self.text[i] == "]":
+                return i + 1
+            i = self.skip_ws(i + 1)
+            index += 1

@@ -1,0 +1,160 @@
+"""Frozen value types shared by the engine, the reports and the CLI."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.Enum):
+    """How bad a failing check is; the order drives ``--fail-on`` and sorting."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical is 4, info is 0."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Status(enum.Enum):
+    """The outcome of one check (or one item of a per-item check)."""
+
+    PASS = "pass"  # noqa: S105 - a status, not a password
+    FAIL = "fail"
+    MANUAL = "manual"
+    SKIP = "skip"
+    WAIVED = "waived"
+
+
+# Areas in the order reports present them; custom checklists may add more areas,
+# which are shown after these in alphabetical order.
+KNOWN_AREAS = (
+    "secrets",
+    "login",
+    "devices",
+    "entity",
+    "permissions",
+    "risk",
+    "automation",
+    "interfaces",
+    "cadence",
+)
+
+
+def area_sort_key(area: str) -> tuple[int, str]:
+    """Known areas in their fixed order, custom areas after them alphabetically."""
+    try:
+        return (KNOWN_AREAS.index(area), area)
+    except ValueError:
+        return (len(KNOWN_AREAS), area)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Where in the source article a check comes from, in our own words."""
+
+    section: str
+    passage: str
+
+    def render(self) -> str:
+        return f"Article, '{self.section}': {self.passage}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check as loaded from a checklist file; its logic stays data."""
+
+    id: str
+    title: str
+    area: str
+    severity: Severity
+    description: str
+    severity_reason: str
+    remediation: str
+    reference: Reference
+    reads: tuple[str, ...]
+    pass_if: Any
+    applies_if: Any = None
+    for_each: str | None = None
+    where_in_ibkr: str | None = None
+    source: str = ""
+    origin: str = ""  # JSON pointer of the check inside its source file
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact a check read: where it is, what it was, what the check wanted."""
+
+    pointer: str
+    actual: Any
+    expected: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pointer": self.pointer, "actual": self.actual, "expected": self.expected}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The result of one check, or of one item of a per-item check."""
+
+    check: Check
+    status: Status
+    evidence: tuple[Evidence, ...]
+    note: str | None = None
+    item: str | None = None
+    item_label: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.check.id
+
+    @property
+    def severity(self) -> Severity:
+        return self.check.severity
+
+    def is_failure_at(self, threshold: Severity | None) -> bool:
+        """True when this finding failed at or above ``threshold`` (None: never)."""
+        if threshold is None or self.status is not Status.FAIL:
+            return False
+        return self.severity.rank >= threshold.rank
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one audit of one setup file produced."""
+
+    setup_path: str
+    tool_version: str
+    generated_at: str
+    as_of: str
+    findings: tuple[Finding, ...]
+    checklist_digest: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for finding in self.findings:
+            counts[finding.status.value] += 1
+        return counts
+
+    def worst_failure(self) -> Severity | None:
+        failed = [f.severity for f in self.findings if f.status is Status.FAIL]
+        return max(failed, key=lambda s: s.rank) if failed else None
+
+    def failed_at(self, threshold: Severity | None) -> list[Finding]:
+        return [f for f in self.findings if f.is_failure_at(threshold)]

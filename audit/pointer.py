@@ -1,0 +1,60 @@
+"""RFC 6901 JSON pointers: build, split and resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class _Missing:
+    """Sentinel for "no value at this pointer" (JSON null is a value)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+def escape(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def join(base: str, *tokens: str | int) -> str:
+    """Append reference tokens to a pointer: ``join("/devices", 0, "name")``."""
+    return base + "".join("/" + escape(t) for t in tokens)
+
+
+def split(pointer: str) -> list[str]:
+    """The unescaped reference tokens of ``pointer``; raises ValueError if malformed."""
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"JSON pointer must start with '/': {pointer!r}")
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def resolve(document: Any, pointer: str) -> Any:
+    """The value at ``pointer``, or :data:`MISSING` when any step does not exist."""
+    node = document
+    for token in split(pointer):
+        if isinstance(node, dict):
+            if token not in node:
+                return MISSING
+            node = node[token]
+        elif isinstance(node, list):
+            if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+                return MISSING
+            index = int(token)
+            if index >= len(node):
+                return MISSING
+            node = node[index]
+        else:
+            return MISSING
+    return node
+
+
+def parent(pointer: str) -> str:
+    return pointer.rsplit("/", 1)[0] if pointer else ""

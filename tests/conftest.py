@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from audit.pointer import split
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = Path(__file__).resolve().parent / "assets"
+EXAMPLES = ROOT / "examples"
+AS_OF = "2026-11-25"
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Run:
+    """Run the CLI in-process; exceptions surface as they would through main()."""
+    from audit.cli.main import main
+
+    runner = CliRunner(env={"NO_COLOR": "1", **(env or {})})
+    result = runner.invoke(_Main(main), list(args), input=input, catch_exceptions=False)
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+class _Main:
+    """Adapter so CliRunner drives audit.cli.main.main (our error handling included)."""
+
+    def __init__(self, main: Any) -> None:
+        self._main = main
+        self.name = "ibkr-audit"
+
+    def main(self, args: list[str], prog_name: str | None = None, **_kw: Any) -> None:
+        self._main(args)
+
+
+def load_example(name: str) -> dict[str, Any]:
+    with (EXAMPLES / f"{name}.json").open() as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+def patched(base: dict[str, Any], set_: dict[str, Any] | None = None,
+            remove: list[str] | None = None) -> dict[str, Any]:
+    doc = copy.deepcopy(base)
+    for pointer, value in (set_ or {}).items():
+        *parents, last = split(pointer)
+        node: Any = doc
+        for token in parents:
+            node = node[int(token)] if isinstance(node, list) else node[token]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    for pointer in remove or []:
+        *parents, last = split(pointer)
+        node = doc
+        for token in parents:
+            node = node[int(token)] if isinstance(node, list) else node[token]
+        del node[int(last) if isinstance(node, list) else last]
+    return doc
+
+
+@pytest.fixture
+def write_setup(tmp_path: Path) -> Any:
+    counter = iter(range(10_000))
+
+    def _write(doc: Any, name: str | None = None) -> Path:
+        path = tmp_path / (name or f"setup{next(counter)}.json")
+        path.write_text(json.dumps(doc, indent=2) if not isinstance(doc, str) else doc)
+        return path
+
+    return _write
