@@ -21,16 +21,28 @@ def now_utc() -> str:
 
 
 def audit_setup(setup: Setup, lists: Checklists, options: Options,
-                checks: list[Check] | None = None) -> Report:
+                checks: list[Check] | None = None, *, locate: bool = False) -> Report:
+    """Evaluate ``checks`` (default: all) on a loaded setup.
+
+    ``locate`` adds the line of every pointer the findings mention (for SARIF and
+    JUnit); it costs a second scan of the text, so other formats skip it.
+    """
     findings = evaluate(setup, lists, options, checks)
+    lines: dict[str, int] = {}
+    if locate:
+        for finding in findings:
+            for pointer in [e.pointer for e in finding.evidence] + [finding.item or ""]:
+                line = setup.line_of(pointer)
+                if line is not None:
+                    lines[pointer] = line
     return Report(
         setup_path=setup.path, tool_version=__version__, generated_at=now_utc(),
         as_of=options.as_of.isoformat(), findings=tuple(findings),
-        checklist_digest=lists.digest,
+        checklist_digest=lists.digest, lines=lines,
     )
 
 
 def audit_file(path: str, lists: Checklists, options: Options, limits: Limits | None = None,
-               checks: list[Check] | None = None) -> Report:
+               checks: list[Check] | None = None, *, locate: bool = False) -> Report:
     setup = load_setup(path, limits, show_account_ids=options.show_account_ids)
-    return audit_setup(setup, lists, options, checks)
+    return audit_setup(setup, lists, options, checks, locate=locate)

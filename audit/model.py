@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +110,17 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted risk for one check, until ``expires``."""
+
+    check: str
+    reason: str
+    expires: str
+    approved_by: str | None = None
+    pointer: str = ""
+
+
+@dataclass(frozen=True)
 class Finding:
     """The result of one check, or of one item of a per-item check."""
 
@@ -118,6 +130,7 @@ class Finding:
     note: str | None = None
     item: str | None = None
     item_label: str | None = None
+    waiver: Waiver | None = None
 
     @property
     def id(self) -> str:
@@ -144,7 +157,17 @@ class Report:
     as_of: str
     findings: tuple[Finding, ...]
     checklist_digest: str = ""
+    lines: Mapping[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def line_of(self, pointer: str) -> int | None:
+        """Line of ``pointer`` in the setup (or of its nearest ancestor), when located."""
+        while True:
+            if pointer in self.lines:
+                return self.lines[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -22,7 +22,7 @@ from audit.engine.evaluate import Options
 from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
 from audit.loading import Limits
 from audit.model import Report
-from audit.reports import FORMATS, RenderOptions, get
+from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 
 
 @click.command()
@@ -34,6 +34,10 @@ from audit.reports import FORMATS, RenderOptions, get
               help="Exit 1 when a check at or above this severity fails ('never': always 0).")
 @click.option("--checklist", "checklists", multiple=True, metavar="PATH",
               help="Add checks from a checklist file or directory (repeatable).")
+@click.option("--only", multiple=True, metavar="ID|AREA",
+              help="Run only these checks or areas (repeatable).")
+@click.option("--skip", "skip_", multiple=True, metavar="ID|AREA",
+              help="Do not run these checks or areas (repeatable).")
 @click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD",
               help="Evaluate date checks as if today were this date (default: today).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
@@ -49,7 +53,8 @@ from audit.reports import FORMATS, RenderOptions, get
               show_default=True, help="Refuse setup files nested deeper than this.")
 @color_option
 def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
-          checklists: tuple[str, ...], as_of: dt.date | None, params: tuple[str, ...],
+          checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
+          as_of: dt.date | None, params: tuple[str, ...],
           show_account_ids: bool, quiet: bool, max_bytes: int, max_depth: int,
           color: bool | None) -> None:
     """Audit SETUP.json files against the checklists and print a report.
@@ -70,6 +75,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
       ibkr-audit check setup.json --fail-on critical --checklist ./my-checks
     """
     lists = checklist.load(checklists)
+    selected = checklist.select(lists, only, skip_)
     options = Options(as_of=as_of or dt.date.today(), params=parse_params(params, lists.params),
                       show_account_ids=show_account_ids)
     limits = Limits(max_bytes=max_bytes, max_depth=max_depth)
@@ -78,7 +84,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     errors: list[InputError] = []
     for path in setups:
         try:
-            reports.append(audit_file(path, lists, options, limits))
+            reports.append(audit_file(path, lists, options, limits, selected,
+                                      locate=fmt in NEEDS_LINES))
         except InputError as exc:
             errors.append(exc)
     if errors:

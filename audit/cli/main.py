@@ -10,6 +10,10 @@ import click
 
 from audit import __version__
 from audit.cli.check import check
+from audit.cli.checks import checks_command
+from audit.cli.explain import explain_command
+from audit.cli.init import init_command
+from audit.cli.schema import schema_command
 from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
 
 
@@ -29,6 +33,10 @@ def cli(debug: bool) -> None:
 
 
 cli.add_command(check)
+cli.add_command(checks_command)
+cli.add_command(explain_command)
+cli.add_command(schema_command)
+cli.add_command(init_command)
 
 
 def _report(error: AuditError) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from audit import _resources
 from audit.engine.conditions import LEAF_OPERATORS
-from audit.errors import ChecklistError, Problem
+from audit.errors import ChecklistError, Problem, UsageError
 from audit.jsonpos import build_position_map
 from audit.loading import Limits, decode, parse, read_bytes, validate
 from audit.model import Check, Reference, Severity
@@ -265,6 +265,33 @@ def _with_reads(check: Check, conditions: dict[str, Any]) -> Check:
     for tree in (check.applies_if, check.pass_if):
         visit(tree, scope, frozenset())
     return Check(**{**check.__dict__, "reads": tuple(reads)})
+
+
+def select(lists: Checklists, only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Check]:
+    """Checks chosen by id or area; an unknown id or area is a usage error."""
+    only, skip = list(only), list(skip)
+    ids = {c.id for c in lists.checks}
+    areas = {c.area for c in lists.checks}
+    unknown = [n for n in only + skip if n.upper() not in ids and n.lower() not in areas]
+    if unknown:
+        raise UsageError([Problem(
+            f"--only/--skip {name!r}: no check or area of that name"
+            + suggest(name, sorted(ids | areas))) for name in unknown])
+
+    def matches(check: Check, names: list[str]) -> bool:
+        return any(n.upper() == check.id or n.lower() == check.area for n in names)
+
+    return [c for c in lists.checks
+            if (not only or matches(c, only)) and not matches(c, skip)]
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """``; did you mean X?`` for the closest known names, or nothing."""
+    from difflib import get_close_matches
+
+    close = get_close_matches(name.upper(), [k.upper() for k in known], n=3, cutoff=0.6)
+    originals = [k for k in known if k.upper() in close]
+    return f"; did you mean {', '.join(originals)}?" if originals else ""
 
 
 def dump_check(check: Check) -> dict[str, Any]:

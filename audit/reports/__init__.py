@@ -28,7 +28,11 @@ FORMATS: dict[str, str] = {
     "text": "text",
     "json": "json_report",
     "markdown": "markdown",
+    "sarif": "sarif",
+    "junit": "junit",
 }
+# Formats that place findings on a line of the setup file; only these pay for locating.
+NEEDS_LINES = frozenset({"sarif", "junit"})
 
 
 def get(name: str) -> Formatter:

@@ -1,0 +1,70 @@
+"""``ibkr-audit explain ID``: what a check looks at, why, and how to pass it."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import click
+
+from audit import _resources
+from audit.engine import checklist
+from audit.engine.describe import describe
+from audit.errors import Problem, UsageError
+
+
+@click.command("explain")
+@click.argument("check_id")
+@click.option("--checklist", "checklists", multiple=True, metavar="PATH",
+              help="Also look in this checklist file or directory (repeatable).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> None:
+    """Explain CHECK_ID: what it reads, why it matters, when it passes, how to fix it.
+
+    \b
+    Example:
+      ibkr-audit explain LOGIN-002
+    """
+    lists = checklist.load(checklists)
+    by_id = lists.by_id()
+    check = by_id.get(check_id.upper())
+    if check is None:
+        raise UsageError([Problem(f"no check {check_id!r}"
+                                  + checklist.suggest(check_id, sorted(by_id))
+                                  + " ('ibkr-audit checks' lists them all)")])
+    params = {**lists.params}
+    passes = describe(check.pass_if, lists.conditions, params)
+    applies = describe(check.applies_if, lists.conditions, params) if check.applies_if else []
+    if fmt == "json":
+        data = checklist.dump_check(check)
+        data["passes_when"] = passes
+        data["applies_when"] = applies
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+
+    def para(label: str, text: str) -> list[str]:
+        return [label, *textwrap.wrap(text, 88, initial_indent="  ", subsequent_indent="  "), ""]
+
+    source = check.source
+    bundled = str(_resources.checklist_dir())
+    if source.startswith(bundled):
+        source = "bundled " + source[len(bundled):].lstrip("/\\")
+    out = [f"{check.id}  {check.title}",
+           f"area: {check.area} · severity: {check.severity.value} · from {source}", ""]
+    out += para("What it looks at", check.description)
+    out += para(f"Why it is {check.severity.value}", check.severity_reason)
+    out += para(f"Where this comes from ({check.reference.section})", check.reference.passage)
+    out += ["Facts it reads (JSON pointers; * means each item)",
+            *[f"  {p or '(the whole file)'}" for p in check.reads], ""]
+    if check.for_each:
+        out += [f"Evaluated once per item of {check.for_each} ('the item' below).", ""]
+    if applies:
+        out += ["Applies when", *[f"  {line}" for line in applies],
+                "  (otherwise: skip; if the facts are missing: manual)", ""]
+    out += ["Passes when", *[f"  {line}" for line in passes],
+            "  (missing facts make it manual, never pass)", ""]
+    out += para("How to fix", check.remediation)
+    if check.where_in_ibkr:
+        out += para("Where", check.where_in_ibkr)
+    click.echo("\n".join(out).rstrip())
