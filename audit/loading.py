@@ -249,14 +249,22 @@ def load_schema(name: str = "setup.schema.json") -> dict[str, Any]:
     return schema
 
 
+SCHEMAS = ("setup.schema.json", "checklist.schema.json", "advice.schema.json")
+
+
 @cache
 def _validator(name: str) -> Any:
     from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry, Resource
 
     checker = FormatChecker(formats=())
     checker.checks("date")(_is_date)
     checker.checks("ip-network")(_is_network)
-    return Draft202012Validator(load_schema(name), format_checker=checker)
+    # Our schemas refer to each other by $id (advice reuses the checklist condition grammar).
+    registry: Registry[Any] = Registry().with_resources(
+        (load_schema(other)["$id"], Resource.from_contents(load_schema(other)))
+        for other in SCHEMAS)
+    return Draft202012Validator(load_schema(name), format_checker=checker, registry=registry)
 
 
 _TYPE_NAMES = {

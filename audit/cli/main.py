@@ -13,6 +13,7 @@ from audit.cli.check import check
 from audit.cli.checks import checks_command
 from audit.cli.explain import explain_command
 from audit.cli.init import init_command
+from audit.cli.plan import plan_command, remediate_command
 from audit.cli.schema import schema_command
 from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
 
@@ -37,6 +38,8 @@ cli.add_command(checks_command)
 cli.add_command(explain_command)
 cli.add_command(schema_command)
 cli.add_command(init_command)
+cli.add_command(plan_command)
+cli.add_command(remediate_command)
 
 
 def _report(error: AuditError) -> None:

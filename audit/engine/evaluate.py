@@ -28,16 +28,20 @@ def _status(value: bool | None) -> Status:
     return {True: Status.PASS, False: Status.FAIL, None: Status.MANUAL}[value]
 
 
+def evaluator_for(setup: Setup, lists: Checklists, options: Options) -> Evaluator:
+    """An evaluator over ``setup`` with the checklists' conditions and parameters."""
+    return Evaluator(Context(
+        document=setup.data, params={**lists.params, **options.params},
+        conditions=lists.conditions, as_of=options.as_of,
+        redactor=Redactor(setup.secrets(), options.show_account_ids),
+        scans={"credentials": setup.credential_hits, "account_ids": setup.account_hits},
+    ))
+
+
 def evaluate(setup: Setup, lists: Checklists, options: Options,
              checks: list[Check] | None = None) -> list[Finding]:
     """Findings for ``checks`` (default: all loaded), in checklist order."""
-    params = {**lists.params, **options.params}
-    ctx = Context(
-        document=setup.data, params=params, conditions=lists.conditions, as_of=options.as_of,
-        redactor=Redactor(setup.secrets(), options.show_account_ids),
-        scans={"credentials": setup.credential_hits, "account_ids": setup.account_hits},
-    )
-    evaluator = Evaluator(ctx)
+    evaluator = evaluator_for(setup, lists, options)
     findings: list[Finding] = []
     for check in checks if checks is not None else lists.checks:
         findings.extend(_run(check, evaluator))

@@ -1,0 +1,1 @@
+"""Advice: which interfaces fit, a staged migration plan, and a remediation checklist."""

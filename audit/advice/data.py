@@ -1,0 +1,78 @@
+"""Load the advice data (recommendation rules, costly errors, plan stages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from audit import _resources
+from audit.engine.checklist import Checklists, walk
+from audit.errors import ChecklistError, Problem
+from audit.jsonpos import build_position_map
+from audit.loading import Limits, decode, parse, read_bytes, validate
+from audit.pointer import join
+
+ADVICE_FILES = ("interfaces.json", "plan.json")
+
+
+@dataclass(frozen=True)
+class Advice:
+    rules: tuple[dict[str, Any], ...]
+    costly_errors: tuple[dict[str, Any], ...]
+    stages: tuple[dict[str, Any], ...]
+    baseline: tuple[str, ...] = ()
+
+
+@cache
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    text = decode(read_bytes(str(path), Limits()), str(path))
+    data: dict[str, Any] = parse(text, str(path), Limits())
+    return data, text
+
+
+def load(lists: Checklists, directory: Path | None = None) -> Advice:
+    """The bundled advice, validated against its schema and against ``lists``."""
+    directory = directory or _resources.checklist_dir() / "advice"
+    merged: dict[str, list[dict[str, Any]]] = {"rules": [], "costly_errors": [], "stages": []}
+    baseline: list[str] = []
+    problems: list[Problem] = []
+    for name in ADVICE_FILES:
+        path = directory / name
+        data, text = _read(path)
+        errors = validate(data, "advice.schema.json")
+        if errors:
+            positions = build_position_map(text)
+            for error in errors:
+                pointer = join("", *error.absolute_path)
+                located = positions.locate(pointer)
+                problems.append(Problem(str(error.message), file=str(path),
+                                        line=located[0] if located else None, pointer=pointer))
+            continue
+        baseline.extend(data.get("baseline_interfaces", []))
+        for key in merged:
+            for index, entry in enumerate(data.get(key, [])):
+                problems.extend(_semantic(entry, lists, str(path), join("", key, index)))
+                merged[key].append(entry)
+    if merged["rules"] and "when" in merged["rules"][-1]:
+        problems.append(Problem("the last recommendation rule must have no 'when' (a catch-all)",
+                                file=str(directory / ADVICE_FILES[0]), pointer="/rules"))
+    if problems:
+        raise ChecklistError(problems)
+    return Advice(tuple(merged["rules"]), tuple(merged["costly_errors"]),
+                  tuple(sorted(merged["stages"], key=lambda s: int(s["stage"]))), tuple(baseline))
+
+
+def _semantic(entry: dict[str, Any], lists: Checklists, file: str, pointer: str) -> list[Problem]:
+    known = {c.id for c in lists.checks}
+    named = [*entry.get("gates", []), *entry.get("related", []), *entry.get("checks", [])]
+    problems = [Problem(f"unknown check {cid!r}", file=file, pointer=pointer)
+                for cid in named if cid not in known]
+    trees = [entry.get("when")] + [a["when"] for a in entry.get("add", [])]
+    for tree in trees:
+        for node, _depth in walk(tree):
+            if "ref" in node and node["ref"] not in lists.conditions:
+                problems.append(Problem(f"unknown condition {node['ref']!r}", file=file,
+                                        pointer=pointer))
+    return problems

@@ -1,0 +1,171 @@
+"""Pure renderers for ``plan`` and ``remediate`` (text, markdown, json)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import asdict
+from typing import Any
+
+from audit.advice.plan import StageResult
+from audit.advice.recommend import INTERFACE_NAMES, Recommendation
+from audit.advice.remediate import Accepted, Task
+from audit.model import Finding
+
+
+def _names(interfaces: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(INTERFACE_NAMES.get(i, i) for i in interfaces) or "nothing"
+
+
+def plan_dict(header: dict[str, Any], rec: Recommendation, mismatches: list[Finding],
+              stages: list[StageResult]) -> dict[str, Any]:
+    recommendation = asdict(rec)
+    recommendation["costly_errors"] = [
+        {**asdict(e), "checks": [{"id": cid, "status": st} for cid, st in e.checks]}
+        for e in rec.costly_errors]
+    recommendation["mismatches"] = [
+        {"id": f.id, "title": f.check.title, "severity": f.severity.value} for f in mismatches]
+    return {
+        **header,
+        "recommendation": recommendation,
+        "stages": [{
+            "stage": s.stage, "name": s.name, "purpose": s.purpose,
+            "interfaces": list(s.interfaces), "status": s.status,
+            "gates": [{"id": cid, "status": st} for cid, st in s.gates],
+            "blocking": [asdict(b) for b in s.blocking],
+            "note": s.note, "next_steps": list(s.next_steps), "strategies": list(s.strategies),
+        } for s in stages],
+    }
+
+
+def next_step(stages: list[StageResult]) -> str:
+    for s in stages:
+        if s.status == "done" or s.status == "not_needed":
+            continue
+        if s.status == "ready":
+            first = s.next_steps[0] if s.next_steps else "adopt its interfaces"
+            return f"Stage {s.stage} ({s.name}) is ready: {first}"
+        if s.blocking:
+            b = s.blocking[0]
+            return (f"Stage {s.stage} ({s.name}) is blocked; start with {b.id} "
+                    f"({b.severity}): {b.remediation}")
+        return f"Stage {s.stage} ({s.name}) waits for an earlier stage."
+    return "Every stage you need is done. Re-run the audit on a schedule to keep it that way."
+
+
+def _wrap(text: str, indent: int) -> list[str]:
+    pad = " " * indent
+    return textwrap.wrap(text, 96, initial_indent=pad, subsequent_indent=pad + "  ")
+
+
+def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
+    rec = data["recommendation"]
+    name = data.get("name") or data["setup"]
+    out = [f"Interface plan for {name} · {data['setup']} · as of {data['as_of']}", ""]
+    if rec["determined"]:
+        out.append(f"RECOMMENDATION: {rec['summary']}")
+        out += [line for r in rec["reasons"] for line in _wrap(f"- {r}", 2)]
+        out.append(f"  You use today: {_names(rec['current'])}.")
+        if rec["to_add"]:
+            out.append(f"  To add: {_names(rec['to_add'])}.")
+        if rec["beyond"]:
+            out += _wrap(f"Beyond what you need: {_names(rec['beyond'])}; each one is more to "
+                         "secure and keep up. Keep it only if you use it.", 2)
+    else:
+        out.append("RECOMMENDATION: undetermined")
+        out += [line for r in rec["reasons"] for line in _wrap(f"- {r}", 2)]
+        out += _wrap("Declare: " + ", ".join(rec["missing"]), 2)
+    if rec["costly_errors"]:
+        out += ["", "COSTLIEST MISTAKES FOR YOU, AND WHAT REDUCES THEM"]
+        for e in rec["costly_errors"]:
+            out += _wrap(f"- {e['title']}", 2)
+            out += _wrap(f"reduced by: {e['reduced_by']}", 6)
+            out += _wrap("checks: " + ", ".join(f"{c['id']} {c['status']}" for c in e["checks"]),
+                         6)
+    if rec["mismatches"]:
+        out += ["", "MISMATCHES TODAY"]
+        out += [line for m in rec["mismatches"]
+                for line in _wrap(f"- not yet true: {m['title']} ({m['id']}, {m['severity']})",
+                                  2)]
+    out += ["", "STAGES"]
+    for s in stages:
+        title = s.name + (f": {', '.join(s.strategies)}" if s.strategies else "")
+        out.append(f"  [{s.status}]".ljust(16) + f"Stage {s.stage}  {title}")
+        detail = 16
+        if s.note:
+            out += _wrap(s.note, detail)
+        if s.status == "ready":
+            out += _wrap(f"All {len(s.gates)} gates pass.", detail)
+            out += [line for step in s.next_steps for line in _wrap(f"next: {step}", detail)]
+        for b in s.blocking:
+            out += _wrap(f"{b.id} ({b.severity}, {b.status}) {b.title}", detail)
+            out += _wrap(f"fix: {b.remediation}", detail + 2)
+    out += ["", f"NEXT STEP: {next_step(stages)}"]
+    return "\n".join(out) + "\n"
+
+
+def plan_markdown(data: dict[str, Any], stages: list[StageResult]) -> str:
+    rec = data["recommendation"]
+    out = [f"# Interface plan: `{data['setup']}`", "",
+           f"ibkr-audit {data['version']} · as of {data['as_of']}", ""]
+    if rec["determined"]:
+        out += [f"**Recommendation: {rec['summary']}** ({_names(rec['interfaces'])})", ""]
+        out += [f"- {r}" for r in rec["reasons"]]
+        out += ["", f"You use today: {_names(rec['current'])}. "
+                    + (f"To add: {_names(rec['to_add'])}." if rec["to_add"] else "")]
+    else:
+        out += ["**Recommendation: undetermined.** Declare: "
+                + ", ".join(f"`{p}`" for p in rec["missing"])]
+    if rec["costly_errors"]:
+        out += ["", "## Costliest mistakes for you", "",
+                "| Mistake | Reduced by | Checks |", "| --- | --- | --- |"]
+        out += [f"| {e['title']} | {e['reduced_by']} | "
+                + ", ".join(f"{c['id']} {c['status']}" for c in e["checks"]) + " |"
+                for e in rec["costly_errors"]]
+    out += ["", "## Stages", "", "| Stage | Status | Gates | What blocks it |",
+            "| --- | --- | --- | --- |"]
+    for s in stages:
+        passed = sum(1 for _c, st in s.gates if st in ("pass", "skip", "waived"))
+        blocks = "<br>".join(f"**{b.id}** ({b.severity}, {b.status}) {b.title}"
+                             for b in s.blocking) or (s.note or "")
+        out.append(f"| {s.stage}. {s.name} | {s.status} | {passed}/{len(s.gates)} | {blocks} |")
+    out += ["", f"**Next step:** {next_step(stages)}", ""]
+    return "\n".join(out)
+
+
+def remediate_markdown(header: dict[str, Any], items: list[Task],
+                       waived: list[Accepted]) -> str:
+    out = [f"# Remediation checklist: `{header['setup']}`", "",
+           f"ibkr-audit {header['version']} · as of {header['as_of']} · "
+           f"{len(items)} task(s), worst first", ""]
+    if not items:
+        out += ["Nothing to do: every check passes or does not apply.", ""]
+    current = None
+    for t in items:
+        if t.severity != current:
+            current = t.severity
+            out += [f"## {current.capitalize()}", ""]
+        stage = f" *(stage {t.stage})*" if t.stage is not None else ""
+        subject = f" — {t.subject}" if t.subject else ""
+        out.append(f"- [ ] **{t.id}** {t.title}{subject}{stage}")
+        out.append(f"  - Do: {t.action}")
+        if t.where:
+            out.append(f"  - Where: {t.where}")
+        for e in t.evidence:
+            quoted = e.replace("`", "'")  # keep the code span intact
+            out.append(f"  - Now: `{quoted}`")
+        out.append("  - Verify: " + ", then ".join(f"`{command}`" for command in t.verify))
+        out.append("")
+    if waived:
+        out += ["## Accepted risks (waived)", "", "| Check | Severity | Reason | Expires | "
+                "Approved by |", "| --- | --- | --- | --- | --- |"]
+        out += [f"| **{w.id}** {w.title} | {w.severity} | {w.reason} | {w.expires} | "
+                f"{w.approved_by or ''} |" for w in waived]
+        out.append("")
+    return "\n".join(out)
+
+
+def remediate_json(header: dict[str, Any], items: list[Task], waived: list[Accepted]) -> str:
+    return json.dumps({**header, "tasks": [asdict(t) for t in items],
+                       "waived": [asdict(w) for w in waived]}, indent=2,
+                      ensure_ascii=False) + "\n"
