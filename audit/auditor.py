@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 from audit import __version__
+from audit.engine import waivers
 from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options, evaluate
 from audit.loading import Limits, Setup, load_setup
@@ -27,7 +29,8 @@ def audit_setup(setup: Setup, lists: Checklists, options: Options,
     ``locate`` adds the line of every pointer the findings mention (for SARIF and
     JUnit); it costs a second scan of the text, so other formats skip it.
     """
-    findings = evaluate(setup, lists, options, checks)
+    in_force = waivers.active(setup, lists, options.as_of, options.allow_critical_waivers)
+    findings = waivers.apply(evaluate(setup, lists, options, checks), in_force)
     lines: dict[str, int] = {}
     if locate:
         for finding in findings:
@@ -43,6 +46,10 @@ def audit_setup(setup: Setup, lists: Checklists, options: Options,
 
 
 def audit_file(path: str, lists: Checklists, options: Options, limits: Limits | None = None,
-               checks: list[Check] | None = None, *, locate: bool = False) -> Report:
+               checks: list[Check] | None = None, *, locate: bool = False,
+               extra_waivers: list[dict[str, Any]] | None = None,
+               waiver_file: str | None = None) -> Report:
+    """Load, validate and audit one file; ``extra_waivers`` come from ``waiver_file``."""
     setup = load_setup(path, limits, show_account_ids=options.show_account_ids)
+    setup = waivers.merge(setup, extra_waivers or [], waiver_file)
     return audit_setup(setup, lists, options, checks, locate=locate)

@@ -53,6 +53,9 @@ class Setup:
     sha256: str
     credential_hits: list[SecretHit] = field(default_factory=list)
     account_hits: list[SecretHit] = field(default_factory=list)
+    # Waivers from --waivers FILE are appended to /waivers; remember where they came from.
+    waiver_file: str | None = None
+    own_waivers: int = 0
 
     @cached_property
     def positions(self) -> PositionMap:

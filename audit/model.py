@@ -54,6 +54,7 @@ KNOWN_AREAS = (
     "automation",
     "interfaces",
     "cadence",
+    "waivers",
 )
 
 

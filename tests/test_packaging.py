@@ -20,10 +20,12 @@ def test_wheel_contains_the_data(tmp_path: Path) -> None:
     wheel = next(tmp_path.glob("ibkr_audit-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("checklists", "schemas", "examples"):
-        shipped = sorted(p.name for p in (ROOT / folder).glob("*.json"))
+        shipped = sorted(p.relative_to(ROOT / folder).as_posix()
+                         for p in (ROOT / folder).rglob("*.json"))
         assert shipped
         for name in shipped:
             assert f"audit/_data/{folder}/{name}" in names
+    assert "audit/_data/checklists/advice/plan.json" in names
     assert "audit/cli/main.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "ibkr-audit = audit.cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -17,7 +17,7 @@ from audit.cli.common import (
     parse_params,
     use_color,
 )
-from audit.engine import checklist
+from audit.engine import checklist, waivers
 from audit.engine.evaluate import Options
 from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
 from audit.loading import Limits
@@ -43,6 +43,10 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Override a checklist parameter, e.g. max_review_age_days=60 "
                    "(see 'ibkr-audit checks --params').")
+@click.option("--waivers", "waiver_file", metavar="FILE",
+              help='Extra waivers, as {"waivers": [...]} (appended to the setup\'s own).')
+@click.option("--allow-critical-waivers", is_flag=True,
+              help="Accept waivers for critical checks (refused by default).")
 @click.option("--show-account-ids", is_flag=True,
               help="Print IBKR account numbers in full instead of masking them (U***1234).")
 @click.option("--quiet", "-q", is_flag=True,
@@ -55,6 +59,7 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
           as_of: dt.date | None, params: tuple[str, ...],
+          waiver_file: str | None, allow_critical_waivers: bool,
           show_account_ids: bool, quiet: bool, max_bytes: int, max_depth: int,
           color: bool | None) -> None:
     """Audit SETUP.json files against the checklists and print a report.
@@ -77,7 +82,9 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     lists = checklist.load(checklists)
     selected = checklist.select(lists, only, skip_)
     options = Options(as_of=as_of or dt.date.today(), params=parse_params(params, lists.params),
-                      show_account_ids=show_account_ids)
+                      show_account_ids=show_account_ids,
+                      allow_critical_waivers=allow_critical_waivers)
+    extra_waivers = waivers.read_waiver_file(waiver_file) if waiver_file else []
     limits = Limits(max_bytes=max_bytes, max_depth=max_depth)
     threshold = parse_fail_on(fail_on)
     reports: list[Report] = []
@@ -85,7 +92,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     for path in setups:
         try:
             reports.append(audit_file(path, lists, options, limits, selected,
-                                      locate=fmt in NEEDS_LINES))
+                                      locate=fmt in NEEDS_LINES, extra_waivers=extra_waivers,
+                                      waiver_file=waiver_file))
         except InputError as exc:
             errors.append(exc)
     if errors:

@@ -54,7 +54,7 @@ class Context:
 LEAF_OPERATORS = (
     "equals", "not_equals", "one_of", "not_one_of", "at_least", "at_most",
     "contains", "contains_any", "contains_none", "length_at_least", "length_at_most",
-    "declared", "present", "within_days", "ips_within",
+    "declared", "present", "within_days", "days_until_at_least", "ips_within",
 )
 OPERAND_REFERENCES = ("param", "fact", "lookup", "collect")
 
@@ -112,6 +112,9 @@ def _expected(op: str, operand: Any, ctx: Context) -> Any:
         "within_days": lambda o: (
             f"a date within {o} days of {ctx.as_of.isoformat()} "
             f"(on or after {(ctx.as_of - dt.timedelta(days=int(o))).isoformat()})"),
+        "days_until_at_least": lambda o: (
+            f"a date at least {o} day(s) after {ctx.as_of.isoformat()}" if int(o) else
+            f"a date on or after {ctx.as_of.isoformat()}"),
         "ips_within": lambda o: (
             "only " + " or ".join(o.get("allow", ["loopback"])) + " addresses"
             + (f", ranges no wider than /{o['min_prefix_v4']} (IPv4)"
@@ -307,12 +310,13 @@ class Evaluator:
             return Outcome(value, (self._ev(pointer, None, expected),))
         if op == "declared":
             return Outcome(True, (self._ev(pointer, self._shown(actual), expected),))
-        if op == "within_days":
+        if op in ("within_days", "days_until_at_least"):
             try:
                 when = dt.date.fromisoformat(actual)
             except (TypeError, ValueError):
                 return Outcome(False, (self._ev(pointer, self._shown(actual), expected),))
             age = (self.ctx.as_of - when).days
-            return Outcome(0 <= age <= int(operand), (self._ev(pointer, actual, expected),))
+            ok = 0 <= age <= int(operand) if op == "within_days" else -age >= int(operand)
+            return Outcome(ok, (self._ev(pointer, actual, expected),))
         result, shown = _apply(op, actual, operand)
         return Outcome(result, (self._ev(pointer, self._shown(shown), expected),))

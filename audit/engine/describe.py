@@ -15,6 +15,7 @@ _OP_WORDS = {
     "length_at_least": "has at least this many items:",
     "length_at_most": "has at most this many items:",
     "within_days": "is a date no more than this many days before the audit date:",
+    "days_until_at_least": "is a date at least this many days after the audit date:",
 }
 
 

@@ -22,6 +22,7 @@ class Options:
     as_of: dt.date
     params: Mapping[str, Any] = field(default_factory=dict)
     show_account_ids: bool = False
+    allow_critical_waivers: bool = False
 
 
 def _status(value: bool | None) -> Status:
@@ -76,7 +77,8 @@ def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
     findings = []
     for index, item in enumerate(items):
         pointer = join(check.for_each, index)
-        label = item.get("name") if isinstance(item, dict) else None
+        label = next((item[k] for k in ("name", "check", "method") if isinstance(item, dict)
+                      and isinstance(item.get(k), str)), None)
         evaluator.ctx.items.append(pointer)
         try:
             status, evidence, note = _decide(check, evaluator)

@@ -21,6 +21,9 @@ def finding_dict(f: Finding) -> dict[str, Any]:
     }
     if f.item is not None:
         out["item"] = f.item
+    if f.waiver is not None:
+        out["waiver"] = {"reason": f.waiver.reason, "expires": f.waiver.expires,
+                         "approved_by": f.waiver.approved_by, "pointer": f.waiver.pointer}
     if f.note:
         out["note"] = f.note
     return out
