@@ -41,7 +41,7 @@ def audit_setup(setup: Setup, lists: Checklists, options: Options,
     return Report(
         setup_path=setup.path, tool_version=__version__, generated_at=now_utc(),
         as_of=options.as_of.isoformat(), findings=tuple(findings),
-        checklist_digest=lists.digest, lines=lines,
+        checklist_digest=lists.digest, setup_sha256=setup.sha256, lines=lines,
     )
 
 

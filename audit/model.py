@@ -158,6 +158,7 @@ class Report:
     as_of: str
     findings: tuple[Finding, ...]
     checklist_digest: str = ""
+    setup_sha256: str = ""
     lines: Mapping[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 

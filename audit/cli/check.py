@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 
@@ -11,6 +12,7 @@ from audit.cli.common import (
     FAIL_ON_CHOICES,
     color_option,
     emit,
+    history_db_option,
     output_option,
     parse_date,
     parse_fail_on,
@@ -51,6 +53,16 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
               help="Print IBKR account numbers in full instead of masking them (U***1234).")
 @click.option("--quiet", "-q", is_flag=True,
               help="Text/markdown: show only failing, manual and waived checks.")
+@click.option("--record", is_flag=True,
+              help="Store this run in the audit history (see 'history' and 'diff').")
+@click.option("--only-changes", is_flag=True,
+              help="Print nothing unless something changed since the last recorded run of "
+                   "the setup (for cron: mail only when there is news).")
+@history_db_option
+@click.option("--max-review-age", type=click.IntRange(1), metavar="DAYS",
+              help="Days before profile.reviewed_on is too old (default 90).")
+@click.option("--max-backup-test-age", type=click.IntRange(1), metavar="DAYS",
+              help="Days before a backup authenticator test is too old (default 180).")
 @click.option("--max-bytes", type=click.IntRange(1), default=Limits.max_bytes, show_default=True,
               help="Refuse setup files larger than this.")
 @click.option("--max-depth", type=click.IntRange(1, 1000), default=Limits.max_depth,
@@ -60,7 +72,9 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
           as_of: dt.date | None, params: tuple[str, ...],
           waiver_file: str | None, allow_critical_waivers: bool,
-          show_account_ids: bool, quiet: bool, max_bytes: int, max_depth: int,
+          show_account_ids: bool, quiet: bool, record: bool, only_changes: bool,
+          history_db: str | None, max_review_age: int | None,
+          max_backup_test_age: int | None, max_bytes: int, max_depth: int,
           color: bool | None) -> None:
     """Audit SETUP.json files against the checklists and print a report.
 
@@ -81,7 +95,12 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     """
     lists = checklist.load(checklists)
     selected = checklist.select(lists, only, skip_)
-    options = Options(as_of=as_of or dt.date.today(), params=parse_params(params, lists.params),
+    overrides = parse_params(params, lists.params)
+    for name, value in (("max_review_age_days", max_review_age),
+                        ("max_backup_test_age_days", max_backup_test_age)):
+        if value is not None:
+            overrides[name] = value
+    options = Options(as_of=as_of or dt.date.today(), params=overrides,
                       show_account_ids=show_account_ids,
                       allow_critical_waivers=allow_critical_waivers)
     extra_waivers = waivers.read_waiver_file(waiver_file) if waiver_file else []
@@ -100,13 +119,45 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
         # Valid files were audited, but we write no report when any input was bad:
         # a partial report is easy to mistake for a complete one.
         raise InputError([p for e in errors for p in e.problems])
-    render = get(fmt)
-    colored = fmt == "text" and use_color(color) and not output
-    emit(render(reports, RenderOptions(color=colored, quiet=quiet, fail_on=threshold)), output,
-         colored)
+    # The verdict covers every audited file, including those --only-changes keeps quiet.
     failed = any(r.failed_at(threshold) for r in reports)
+    diffs_text = ""
+    if record or only_changes:
+        reports, diffs_text = _remember(reports, history_db, record, only_changes)
+    if reports:
+        render = get(fmt)
+        colored = fmt == "text" and use_color(color) and not output
+        text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
+                                             fail_on=threshold))
+        if fmt == "text" and diffs_text:
+            text = diffs_text + "\n" + text
+        emit(text, output, colored)
     ctx = click.get_current_context()
     ctx.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _remember(reports: list[Report], history_db: str | None, record: bool,
+              only_changes: bool) -> tuple[list[Report], str]:
+    """Record runs and/or keep only the reports that changed since the last run."""
+    from audit.history import diff as diffing
+    from audit.history.store import Store, default_path, stored_findings
+
+    changed: list[Report] = []
+    texts: list[str] = []
+    with Store(Path(history_db) if history_db else default_path()) as store:
+        for report in reports:
+            previous = store.runs(report.setup_path, 1)
+            if only_changes and previous:
+                delta = diffing.compare(previous[0], None, store.findings(previous[0].id),
+                                        stored_findings(report))
+                if delta.changed:
+                    changed.append(report)
+                    texts.append(diffing.render_text(delta, report.setup_path))
+            else:
+                changed.append(report)
+            if record:
+                store.record(report, report.setup_sha256)
+    return (changed if only_changes else reports), "\n".join(texts)
 
 
 __all__ = ["EXIT_INPUT", "check"]

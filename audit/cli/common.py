@@ -74,6 +74,12 @@ def color_option(f: F) -> F:
                              "NO_COLOR is set).")(f)
 
 
+def history_db_option(f: F) -> F:
+    return click.option("--history-db", metavar="PATH",
+                        help="History database (default: $IBKR_AUDIT_HISTORY_DB, else the user "
+                             "data directory).")(f)
+
+
 def output_option(f: F) -> F:
     return click.option("--output", "-o", metavar="FILE",
                         help="Write to FILE (atomically, mode 0600) instead of stdout.")(f)

@@ -12,8 +12,10 @@ from audit import __version__
 from audit.cli.check import check
 from audit.cli.checks import checks_command
 from audit.cli.explain import explain_command
+from audit.cli.history import diff_command, history_command
 from audit.cli.init import init_command
 from audit.cli.plan import plan_command, remediate_command
+from audit.cli.schedule import schedule_command, unschedule_command
 from audit.cli.schema import schema_command
 from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
 
@@ -40,6 +42,10 @@ cli.add_command(schema_command)
 cli.add_command(init_command)
 cli.add_command(plan_command)
 cli.add_command(remediate_command)
+cli.add_command(history_command)
+cli.add_command(diff_command)
+cli.add_command(schedule_command)
+cli.add_command(unschedule_command)
 
 
 def _report(error: AuditError) -> None:

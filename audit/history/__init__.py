@@ -1,0 +1,1 @@
+"""Remembering audits: an SQLite store and the diff between two runs."""

@@ -1,0 +1,232 @@
+"""The audit history: one SQLite file, safe for concurrent recording runs.
+
+WAL journaling plus a busy timeout lets several scheduled runs record at once;
+every write is one ``BEGIN IMMEDIATE`` transaction, so a run is recorded whole
+or not at all. The schema carries its version in ``PRAGMA user_version`` and is
+migrated forward on open. The file is created 0600 in a 0700 directory: it
+describes how an account is protected (secrets are redacted before they get here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InputError, OutputError, Problem
+from audit.model import Report, Status
+
+ENV_VAR = "IBKR_AUDIT_HISTORY_DB"
+BUSY_TIMEOUT_MS = 30_000
+
+# Each entry moves the schema from version N to N+1. Never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        setup_key        TEXT NOT NULL,
+        setup_path       TEXT NOT NULL,
+        setup_sha256     TEXT NOT NULL,
+        recorded_at      TEXT NOT NULL,
+        as_of            TEXT NOT NULL,
+        tool_version     TEXT NOT NULL,
+        checklist_digest TEXT NOT NULL,
+        n_pass INTEGER NOT NULL, n_fail INTEGER NOT NULL, n_manual INTEGER NOT NULL,
+        n_skip INTEGER NOT NULL, n_waived INTEGER NOT NULL,
+        worst_failure    TEXT
+    );
+    CREATE INDEX runs_by_setup ON runs (setup_key, id);
+    CREATE TABLE findings (
+        run_id    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        check_id  TEXT NOT NULL,
+        item      TEXT NOT NULL DEFAULT '',
+        title     TEXT NOT NULL,
+        area      TEXT NOT NULL,
+        severity  TEXT NOT NULL,
+        status    TEXT NOT NULL,
+        evidence  TEXT NOT NULL
+    );
+    CREATE INDEX findings_by_run ON findings (run_id);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    setup_path: str
+    setup_sha256: str
+    recorded_at: str
+    as_of: str
+    tool_version: str
+    counts: dict[str, int]
+    worst_failure: str | None
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    check_id: str
+    item: str
+    title: str
+    area: str
+    severity: str
+    status: str
+    evidence: list[dict[str, Any]]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.check_id, self.item)
+
+
+def stored_findings(report: Report) -> list[StoredFinding]:
+    """A report's findings as the history keeps them (evidence is already redacted)."""
+    return [StoredFinding(f.id, f.item or "", f.check.title, f.check.area, f.severity.value,
+                          f.status.value, [e.to_dict() for e in f.evidence])
+            for f in report.findings]
+
+
+def default_path() -> Path:
+    """``--history-db`` is handled by callers; then the environment; then the data dir."""
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    import platformdirs  # only recording and history commands need it
+
+    return Path(platformdirs.user_data_dir("ibkr-audit", appauthor=False)) / "history.sqlite3"
+
+
+def setup_key(path: str) -> str:
+    """Runs of the same file group together whatever the working directory was."""
+    return path if path == "<stdin>" else str(Path(path).resolve())
+
+
+class Store:
+    """Open (creating and migrating as needed) the history database at ``path``."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = path
+        if not path.exists():
+            if not create:
+                raise InputError([Problem("no audit history yet (run 'ibkr-audit check "
+                                          "--record' first)", file=str(path))])
+            self._create_private(path)
+        else:
+            with contextlib.suppress(OSError):
+                path.chmod(0o600)
+        try:
+            self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                        isolation_level=None)
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise InputError([Problem(f"not a usable history database: {exc}",
+                                      file=str(path))]) from None
+
+    @staticmethod
+    def _create_private(path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            raise OutputError([Problem(f"cannot create: {exc.strerror or exc}",
+                                       file=str(path))]) from None
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version >= len(MIGRATIONS):
+            if version > len(MIGRATIONS):
+                raise InputError([Problem(
+                    f"history schema version {version} is newer than this ibkr-audit "
+                    f"understands ({len(MIGRATIONS)}); upgrade ibkr-audit", file=str(self.path))])
+            return
+        with self._write() as conn:
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, len(MIGRATIONS)):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def record(self, report: Report, setup_sha256: str) -> int:
+        """Store ``report`` (already redacted) as one run; returns its id."""
+        counts = report.summary()
+        worst = report.worst_failure()
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (setup_key, setup_path, setup_sha256, recorded_at, as_of,"
+                " tool_version, checklist_digest, n_pass, n_fail, n_manual, n_skip, n_waived,"
+                " worst_failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (setup_key(report.setup_path), report.setup_path, setup_sha256,
+                 report.generated_at, report.as_of, report.tool_version,
+                 report.checklist_digest, counts["pass"], counts["fail"], counts["manual"],
+                 counts["skip"], counts["waived"], worst.value if worst else None))
+            run_id = int(cursor.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO findings (run_id, check_id, item, title, area, severity, status,"
+                " evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, f.check_id, f.item, f.title, f.area, f.severity, f.status,
+                  json.dumps(f.evidence)) for f in stored_findings(report)])
+        return run_id
+
+    def runs(self, setup: str | None = None, limit: int | None = None,
+             run_id: int | None = None) -> list[Run]:
+        """Newest first; only runs of ``setup`` (or the one ``run_id``) when given."""
+        query = ("SELECT id, setup_path, setup_sha256, recorded_at, as_of, tool_version, n_pass,"
+                 " n_fail, n_manual, n_skip, n_waived, worst_failure FROM runs")
+        args: list[Any] = []
+        if setup is not None:
+            query += " WHERE setup_key = ?"
+            args.append(setup_key(setup))
+        elif run_id is not None:
+            query += " WHERE id = ?"
+            args.append(run_id)
+        query += " ORDER BY id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
+        return [Run(r[0], r[1], r[2], r[3], r[4], r[5],
+                    dict(zip([s.value for s in Status], r[6:11], strict=True)), r[11])
+                for r in self.conn.execute(query, args)]
+
+    def run(self, run_id: int) -> Run:
+        rows = self.runs(run_id=run_id)
+        if not rows:
+            raise InputError([Problem(f"no run {run_id} in the history", file=str(self.path))])
+        return rows[0]
+
+    def findings(self, run_id: int) -> list[StoredFinding]:
+        return [StoredFinding(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
+                for r in self.conn.execute(
+                    "SELECT check_id, item, title, area, severity, status, evidence"
+                    " FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,))]
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+

@@ -1,0 +1,1 @@
+"""Running the audit on a schedule: cron, systemd user timers, launchd agents."""

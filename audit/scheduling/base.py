@@ -1,0 +1,121 @@
+"""What every scheduler backend shares: the entry, quoting rules, running tools."""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.errors import Problem, UsageError
+
+EVERY = ("daily", "weekly", "monthly")
+MARKER = "ibkr-audit"
+_AT = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+Runner = Callable[[list[str], str | None], "subprocess.CompletedProcess[str]"]
+
+
+def run_tool(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a scheduler tool: an argument list, never a shell."""
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)  # noqa: S603
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One scheduled audit of one setup file."""
+
+    setup: str  # absolute path
+    every: str
+    hour: int
+    minute: int
+    command: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        """Stable per setup path, so scheduling it again replaces the old entry."""
+        return key_for(self.setup)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    key: str
+    setup: str
+    detail: str
+
+
+def key_for(setup: str) -> str:
+    return hashlib.sha256(setup.encode("utf-8")).hexdigest()[:12]
+
+
+def parse_at(value: str) -> tuple[int, int]:
+    match = _AT.fullmatch(value)
+    if not match:
+        raise UsageError(f"--at {value!r}: use HH:MM, 24-hour (e.g. 07:30)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def build_entry(setup: str, every: str, at: str, history_db: str | None = None) -> Entry:
+    """The entry for ``setup``: the current interpreter, absolute paths, no shell."""
+    path = Path(setup).resolve()
+    if not path.is_file():
+        raise UsageError([Problem("no such setup file to schedule", file=setup)])
+    for value in (str(path), history_db or "", sys.executable):
+        if any(c in value for c in "\n\r\0"):
+            raise UsageError([Problem("a path with a line break cannot be scheduled safely",
+                                      file=value)])
+    hour, minute = parse_at(at)
+    command = [sys.executable, "-m", "audit", "check", str(path), "--record", "--only-changes",
+               "--no-color"]
+    if history_db:
+        command += ["--history-db", str(Path(history_db).resolve())]
+    return Entry(str(path), every, hour, minute, tuple(command))
+
+
+class Backend(abc.ABC):
+    """A scheduler. Subclasses talk to the real tool through ``runner``."""
+
+    name: str
+    tool: str
+
+    def __init__(self, runner: Runner = run_tool, home: Path | None = None) -> None:
+        self.runner = runner
+        self.home = home or Path(os.environ.get("HOME") or Path.home())
+
+    def require_tool(self) -> str:
+        found = shutil.which(self.tool)
+        if found is None:
+            raise UsageError(f"the {self.name} backend needs '{self.tool}', which is not on "
+                             "PATH; choose another with --backend")
+        return found
+
+    def call(self, *args: str, stdin: str | None = None,
+             ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        result = self.runner([self.require_tool(), *args], stdin)
+        if result.returncode not in ok:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            raise UsageError(f"'{self.tool} {' '.join(args)}' failed"
+                             + (f": {detail[-1]}" if detail else ""))
+        return result
+
+    @abc.abstractmethod
+    def render(self, entry: Entry) -> list[tuple[str, str]]:
+        """(where, content) pairs this backend would write for ``entry``."""
+
+    @abc.abstractmethod
+    def install(self, entry: Entry) -> None:
+        """Add ``entry``, replacing any entry for the same setup."""
+
+    @abc.abstractmethod
+    def remove(self, setup: str) -> bool:
+        """Remove the entry for ``setup``; False if there was none."""
+
+    @abc.abstractmethod
+    def entries(self) -> list[Scheduled]:
+        """Our entries, and nobody else's."""
