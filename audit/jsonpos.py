@@ -29,6 +29,7 @@ class PositionMap:
 
     text: str
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)  # value offsets [start, end)
     duplicates: list[str] = field(default_factory=list)
     _newlines: list[int] = field(default_factory=list)
 
@@ -48,6 +49,27 @@ class PositionMap:
             if not pointer:
                 return None
             pointer = pointer.rsplit("/", 1)[0]
+
+
+def set_value(text: str, pointer: str, value: object) -> str:
+    """``text`` with the value at ``pointer`` set, everything else byte for byte the same.
+
+    An existing value is replaced in place; a missing member is added at the start
+    of its parent object. The parent must exist. Raises KeyError otherwise.
+    """
+    spans = build_position_map(text).spans
+    encoded = json.dumps(value, ensure_ascii=False)
+    if pointer in spans:
+        start, end = spans[pointer]
+        return text[:start] + encoded + text[end:]
+    parent, _sep, last = pointer.rpartition("/")
+    if parent not in spans or text[spans[parent][0]] != "{":
+        raise KeyError(parent)
+    start, end = spans[parent]
+    key = json.dumps(last.replace("~1", "/").replace("~0", "~"), ensure_ascii=False)
+    empty = not text[start + 1:end - 1].strip()
+    member = f"{key}: {encoded}" + ("" if empty else ", ")
+    return text[:start + 1] + member + text[start + 1:]
 
 
 class _Stop(Exception):
@@ -79,6 +101,11 @@ class _Scanner:
         self.value(i, "")
 
     def value(self, i: int, pointer: str) -> int:
+        end = self._value(i, pointer)
+        self.out.spans[pointer] = (i, end)
+        return end
+
+    def _value(self, i: int, pointer: str) -> int:
         ch = self.text[i]
         if ch == "{":
             return self.obj(i + 1, pointer)

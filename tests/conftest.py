@@ -71,6 +71,24 @@ def patched(base: dict[str, Any], set_: dict[str, Any] | None = None,
     return doc
 
 
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path_factory: pytest.TempPathFactory,
+             monkeypatch: pytest.MonkeyPatch) -> Any:
+    """No test touches the real keyring or writes history into the real home."""
+    import keyring
+
+    from tests.fake_keyring import MemoryKeyring
+
+    MemoryKeyring.entries.clear()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.fake_keyring.MemoryKeyring")
+    monkeypatch.setenv("IBKR_AUDIT_HISTORY_DB",
+                       str(tmp_path_factory.mktemp("history") / "history.sqlite3"))
+    yield
+    keyring.set_keyring(previous)
+
+
 @pytest.fixture
 def write_setup(tmp_path: Path) -> Any:
     counter = iter(range(10_000))

@@ -71,11 +71,23 @@ def test_every_check_has_a_passing_and_a_failing_case() -> None:
         assert wanted in outcomes, f"{check.id} has no {wanted} case"
 
 
-def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: Path) -> Status:
+def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: Path,
+               keyring: str | None = None) -> Status:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(doc))
     setup = load_setup(str(path))  # the case must itself be a valid setup
-    findings = [f for f in evaluate(setup, LISTS, Options(as_of=AS_OF))
+    options = Options(as_of=AS_OF, check_keyring=keyring is not None)
+    if keyring is not None:
+        import keyring as keyring_module
+
+        from tests.fake_keyring import LockedKeyring, MemoryKeyring
+
+        if keyring == "locked":
+            keyring_module.set_keyring(LockedKeyring())
+        elif keyring == "has-entry":
+            creds = doc["automation"]["credentials"]
+            MemoryKeyring().set_password(creds["keyring_service"], creds["keyring_username"], "x")
+    findings = [f for f in evaluate(setup, LISTS, options)
                 if f.id == check_id and (item is None or f.item == item)]
     assert len(findings) == 1, [(f.id, f.item, f.status) for f in findings]
     return findings[0].status
@@ -86,7 +98,7 @@ def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: P
     ids=[f"{c['check']}-{c['expect']}-{i}" for i, c in enumerate(CASES["cases"])])
 def test_check_case(case: dict[str, Any], tmp_path: Path) -> None:
     doc = patched(load_example(case["base"]), case.get("set"), case.get("remove"))
-    status = _status_of(doc, case["check"], case.get("item"), tmp_path)
+    status = _status_of(doc, case["check"], case.get("item"), tmp_path, case.get("keyring"))
     assert status.value == case["expect"], case.get("why", "")
 
 

@@ -15,7 +15,7 @@ PLANTED = ASSETS / "planted_secrets.json"
 SECRETS = [
     "JBSWY3DPEHPK3PXPKRSXG5CTMVRXEZLU",  # base32 seed as a device name
     "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",  # inside an otpauth URI
-    "otpauth://",
+    "otpauth://totp/IBKR:maya",  # the planted URI itself
     "Tr0ub4dor&3-plain",  # under x-password
     "sk_live_51Hq9xyzSECRETVALUE",  # under apiKey
     "mzxw 6ytb oi4q 2345",  # a spaced lower-case seed under x-totp-seed
@@ -39,6 +39,29 @@ def test_planted_secrets_never_printed(fmt: str, tmp_path: Path) -> None:
     out = tmp_path / f"report.{fmt}"
     invoke("check", "--as-of", AS_OF, str(PLANTED), "-f", fmt, "-o", str(out))
     _assert_clean(out.read_text())
+
+
+@pytest.mark.parametrize("args", [
+    ["check", "-f", "sarif"], ["check", "-f", "junit"],
+    ["plan"], ["plan", "-f", "json"], ["plan", "-f", "markdown"],
+    ["remediate"], ["remediate", "-f", "json"],
+])
+def test_planted_secrets_never_printed_by_any_command(args: list[str]) -> None:
+    run = invoke(args[0], str(PLANTED), "--as-of", AS_OF, *args[1:])
+    assert run.exit_code == 1, run.stderr
+    _assert_clean(run.stdout + run.stderr)
+
+
+def test_planted_secrets_never_reach_the_history(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    for _ in range(2):
+        run = invoke("check", str(PLANTED), "--as-of", AS_OF, "--record", "--only-changes",
+                     "--history-db", str(db))
+        _assert_clean(run.stdout + run.stderr)
+    _assert_clean(db.read_bytes().decode("utf-8", "replace"))
+    for args in (["history", "-f", "json"], ["history"], ["diff", "-f", "json"], ["diff"]):
+        run = invoke(*args, "--history-db", str(db))
+        _assert_clean(run.stdout + run.stderr)
 
 
 def test_each_secret_is_a_finding_at_its_pointer() -> None:

@@ -49,6 +49,9 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
               help='Extra waivers, as {"waivers": [...]} (appended to the setup\'s own).')
 @click.option("--allow-critical-waivers", is_flag=True,
               help="Accept waivers for critical checks (refused by default).")
+@click.option("--check-keyring", is_flag=True,
+              help="Also verify that the keyring entry the setup declares exists (may prompt "
+                   "to unlock the keyring; the secret is never read out).")
 @click.option("--show-account-ids", is_flag=True,
               help="Print IBKR account numbers in full instead of masking them (U***1234).")
 @click.option("--quiet", "-q", is_flag=True,
@@ -71,7 +74,7 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
           as_of: dt.date | None, params: tuple[str, ...],
-          waiver_file: str | None, allow_critical_waivers: bool,
+          waiver_file: str | None, allow_critical_waivers: bool, check_keyring: bool,
           show_account_ids: bool, quiet: bool, record: bool, only_changes: bool,
           history_db: str | None, max_review_age: int | None,
           max_backup_test_age: int | None, max_bytes: int, max_depth: int,
@@ -102,7 +105,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
             overrides[name] = value
     options = Options(as_of=as_of or dt.date.today(), params=overrides,
                       show_account_ids=show_account_ids,
-                      allow_critical_waivers=allow_critical_waivers)
+                      allow_critical_waivers=allow_critical_waivers,
+                      check_keyring=check_keyring)
     extra_waivers = waivers.read_waiver_file(waiver_file) if waiver_file else []
     limits = Limits(max_bytes=max_bytes, max_depth=max_depth)
     threshold = parse_fail_on(fail_on)

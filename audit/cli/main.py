@@ -11,6 +11,8 @@ import click
 from audit import __version__
 from audit.cli.check import check
 from audit.cli.checks import checks_command
+from audit.cli.credentials import credentials_group
+from audit.cli.drill import drill_command
 from audit.cli.explain import explain_command
 from audit.cli.history import diff_command, history_command
 from audit.cli.init import init_command
@@ -46,6 +48,8 @@ cli.add_command(history_command)
 cli.add_command(diff_command)
 cli.add_command(schedule_command)
 cli.add_command(unschedule_command)
+cli.add_command(credentials_group)
+cli.add_command(drill_command)
 
 
 def _report(error: AuditError) -> None:

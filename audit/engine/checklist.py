@@ -248,6 +248,9 @@ def _with_reads(check: Check, conditions: dict[str, Any]) -> Check:
             visit(conditions[node["ref"]], scope, seen | {node["ref"]})
         if "secret_scan" in node:
             add("")  # the whole document, keys included
+        if node.get("probe") == "keyring_entry":
+            add("/automation/credentials/keyring_service")
+            add("/automation/credentials/keyring_username")
         for pointer in _pointers(node):
             add(res(pointer))
         for quantifier in ("some", "every"):

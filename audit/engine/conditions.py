@@ -29,6 +29,16 @@ class Outcome:
     evidence: tuple[Evidence, ...] = ()
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A fact observed outside the setup: True, False, or None (could not tell, why)."""
+
+    value: bool | None
+    pointer: str
+    observed: str
+    expected: str
+
+
 @dataclass
 class Context:
     """What conditions can see: the setup, parameters, named conditions, the date."""
@@ -39,6 +49,8 @@ class Context:
     as_of: dt.date
     redactor: Redactor
     scans: Mapping[str, list[SecretHit]] = field(default_factory=dict)
+    # Facts from outside the setup (e.g. the keyring), gathered only when asked for.
+    probes: Mapping[str, Probe] = field(default_factory=dict)
     items: list[str] = field(default_factory=list)
 
     def pointer(self, path: str) -> str:
@@ -220,6 +232,13 @@ class Evaluator:
             return self._quantifier(node)
         if "secret_scan" in node:
             return self._secret_scan(node["secret_scan"])
+        if "probe" in node:
+            probe = self.ctx.probes.get(node["probe"])
+            if probe is None:  # not requested on this run (e.g. no --check-keyring)
+                return Outcome(False, (self._ev("", "not requested on this run",
+                                                f"the {node['probe']} probe"),))
+            return Outcome(probe.value, (self._ev(probe.pointer, probe.observed,
+                                                  probe.expected),))
         return self._leaf(node)
 
     @staticmethod

@@ -80,6 +80,12 @@ def describe(node: Any, conditions: Mapping[str, Any], params: Mapping[str, Any]
                 if scanned_for == "credentials" else
                 "no IBKR account number anywhere in the file")
         return [f"{pad}{what}"]
+    if "probe" in node:
+        probes = {"keyring_requested": "the run was asked to look in the OS keyring "
+                                       "(--check-keyring)",
+                  "keyring_entry": "the OS keyring holds the declared entry "
+                                   "(service and user name)"}
+        return [pad + probes.get(str(node["probe"]), str(node["probe"]))]
     op = next((k for k in LEAF_OPERATORS if k in node), None)
     if op is None:
         return [f"{pad}(unrecognised condition)"]

@@ -53,6 +53,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX findings_by_run ON findings (run_id);
     """,
+    """
+    CREATE TABLE drills (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        name      TEXT NOT NULL,
+        tested_on TEXT NOT NULL,
+        result    TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -226,6 +234,15 @@ class Store:
                 for r in self.conn.execute(
                     "SELECT check_id, item, title, area, severity, status, evidence"
                     " FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,))]
+
+    def record_drill(self, name: str, tested_on: str, result: str) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO drills (name, tested_on, result) VALUES (?, ?, ?)",
+                         (name, tested_on, result))
+
+    def drills(self) -> list[tuple[str, str, str]]:
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(
+            "SELECT name, tested_on, result FROM drills ORDER BY id DESC")]
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])

@@ -1,0 +1,67 @@
+"""``ibkr-audit credentials``: keep API credentials in the OS keyring."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from audit.errors import EXIT_FINDINGS, EXIT_OK, Problem, UsageError
+from audit.loading import load_setup
+from audit.secrets import keyring_store
+
+
+@click.group("credentials")
+def credentials_group() -> None:
+    """Store API credentials in the OS keyring, and check that they are there."""
+
+
+@credentials_group.command("set")
+@click.option("--service", required=True, help="Keyring service name (as in the setup).")
+@click.option("--username", required=True, help="Keyring user name (as in the setup).")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the secret from standard input (one line) instead of a prompt.")
+def set_command(service: str, username: str, from_stdin: bool) -> None:
+    """Store a secret in the OS keyring without echoing it anywhere."""
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = click.prompt("Secret", hide_input=True, confirmation_prompt=True,
+                              err=True)
+    if not secret:
+        raise UsageError("refusing to store an empty secret")
+    try:
+        keyring_store.store(service, username, secret)
+    except keyring_store.KeyringUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    click.echo(f"Stored the credential for service {service!r}, user {username!r} in the "
+               "OS keyring.", err=True)
+
+
+@credentials_group.command("check")
+@click.argument("setup", metavar="SETUP.json")
+def check_command(setup: str) -> None:
+    """Verify that the keyring entry SETUP.json declares exists (never prints it).
+
+    Exit 0 when it exists, 1 when it does not, 2 when the setup declares no
+    keyring entry or no keyring is available.
+    """
+    data = load_setup(setup).data
+    creds = data.get("automation", {}).get("credentials", {})
+    if creds.get("storage") != "keyring":
+        raise UsageError([Problem("automation.credentials.storage is not 'keyring'; nothing to "
+                                  "look up", file=setup,
+                                  pointer="/automation/credentials/storage")])
+    service, username = creds.get("keyring_service"), creds.get("keyring_username")
+    if not (service and username):
+        raise UsageError([Problem("declare keyring_service and keyring_username", file=setup,
+                                  pointer="/automation/credentials")])
+    lookup = keyring_store.exists(service, username)
+    if lookup.found is None:
+        raise UsageError(lookup.reason)
+    if lookup.found:
+        click.echo(f"Found the keyring entry for service {service!r}, user {username!r}.")
+        click.get_current_context().exit(EXIT_OK)
+    click.echo(f"No keyring entry for service {service!r}, user {username!r}. Store it with: "
+               f"ibkr-audit credentials set --service {service} --username {username}")
+    click.get_current_context().exit(EXIT_FINDINGS)
