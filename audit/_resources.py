@@ -22,6 +22,15 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"bundled data directory {name!r} is missing from the installation")
 
 
+def is_packaged(path: Path) -> bool:
+    """True for data shipped inside an installed wheel (validated before release)."""
+    try:
+        path.resolve().relative_to(_PACKAGE / "_data")
+    except ValueError:
+        return False
+    return True
+
+
 def schema_path(name: str) -> Path:
     return data_dir("schemas") / name
 

@@ -70,6 +70,10 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
               help="Refuse setup files larger than this.")
 @click.option("--max-depth", type=click.IntRange(1, 1000), default=Limits.max_depth,
               show_default=True, help="Refuse setup files nested deeper than this.")
+@click.option("--max-string", type=click.IntRange(1), default=Limits.max_string,
+              show_default=True, help="Refuse strings (and keys) longer than this.")
+@click.option("--max-items", type=click.IntRange(1), default=Limits.max_items,
+              show_default=True, help="Refuse lists with more items than this.")
 @color_option
 def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
@@ -77,8 +81,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           waiver_file: str | None, allow_critical_waivers: bool, check_keyring: bool,
           show_account_ids: bool, quiet: bool, record: bool, only_changes: bool,
           history_db: str | None, max_review_age: int | None,
-          max_backup_test_age: int | None, max_bytes: int, max_depth: int,
-          color: bool | None) -> None:
+          max_backup_test_age: int | None, max_bytes: int, max_depth: int, max_string: int,
+          max_items: int, color: bool | None) -> None:
     """Audit SETUP.json files against the checklists and print a report.
 
     Use '-' to read a setup from standard input.
@@ -108,7 +112,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
                       allow_critical_waivers=allow_critical_waivers,
                       check_keyring=check_keyring)
     extra_waivers = waivers.read_waiver_file(waiver_file) if waiver_file else []
-    limits = Limits(max_bytes=max_bytes, max_depth=max_depth)
+    limits = Limits(max_bytes=max_bytes, max_depth=max_depth, max_string=max_string,
+                    max_items=max_items)
     threshold = parse_fail_on(fail_on)
     reports: list[Report] = []
     errors: list[InputError] = []

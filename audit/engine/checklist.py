@@ -8,6 +8,7 @@ loop, duplicate ids across files).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
@@ -64,6 +65,23 @@ def load(extra: Iterable[str] = (), *, builtin: bool = True) -> Checklists:
 
 
 def load_files(paths: list[Path]) -> Checklists:
+    """Load and validate checklist files; memoised per process while they are unchanged."""
+    key = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            return _load_files(tuple(paths))  # let the loader report it
+        key.append((str(path), info.st_size, info.st_mtime_ns))
+    return _load_cached(tuple(key))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(key: tuple[tuple[str, int, int], ...]) -> Checklists:
+    return _load_files(tuple(Path(p) for p, _size, _mtime in key))
+
+
+def _load_files(paths: tuple[Path, ...]) -> Checklists:
     result = Checklists()
     digest = hashlib.sha256()
     owners: dict[str, str] = {}
@@ -73,7 +91,9 @@ def load_files(paths: list[Path]) -> Checklists:
         digest.update(raw)
         text = decode(raw, str(path))
         data = parse(text, str(path), Limits())
-        errors = validate(data, CHECKLIST_SCHEMA)
+        # Packaged checklists were schema-validated by the test suite before release;
+        # files in a checkout (maybe mid-edit) and custom checklists are validated here.
+        errors = [] if _resources.is_packaged(path) else validate(data, CHECKLIST_SCHEMA)
         if errors:
             positions = build_position_map(text)
             for error in errors:

@@ -1,0 +1,96 @@
+"""Property tests: any setup, valid or broken, through every command and format.
+
+CI runs a bounded number of examples (profile "ci"); run the long profile locally
+with HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+
+from audit.pointer import split
+from tests.conftest import invoke
+from tests.strategies import SCHEMA, _resolve, mutated_setups, valid_setups
+
+settings.register_profile("ci", max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+settings.register_profile("long", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+COMMANDS = [["check", "-f", f] for f in ("text", "json", "markdown", "sarif", "junit")] + [
+    ["plan", "-f", f] for f in ("text", "json", "markdown")] + [
+    ["remediate", "-f", f] for f in ("markdown", "json")]
+ENV = {"SOURCE_DATE_EPOCH": "1764028800"}
+
+
+def in_schema(pointer: str) -> bool:
+    """The pointer names a place the setup schema defines (present or not)."""
+    node: dict[str, Any] = SCHEMA
+    for token in split(pointer):
+        node = _resolve(node)
+        if "properties" in node and token in node["properties"]:
+            node = node["properties"][token]
+        elif "items" in node and token.isdigit():
+            node = node["items"]
+        else:
+            return token.startswith("x-")  # notes are free-form below an x- key
+    return True
+
+
+def _run_all(path: Path) -> list[tuple[list[str], Any]]:
+    results = []
+    for args in COMMANDS:
+        run = invoke(args[0], str(path), "--as-of", "2026-11-25", *args[1:], env=ENV)
+        assert run.exit_code in (0, 1, 2), (args, run.exit_code, run.stderr)
+        assert "Traceback" not in run.stderr + run.stdout, args
+        if run.exit_code == 2:
+            assert run.stdout == ""
+            assert all(line.startswith(("ibkr-audit: error: ", "Usage:", "Try ", "Error:"))
+                       for line in run.stderr.strip().splitlines() if line), run.stderr
+        results.append((args, run))
+    return results
+
+
+@given(doc=valid_setups)
+def test_valid_setups_never_crash_and_report_consistently(doc: dict[str, Any],
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "setup.json"
+    path.write_text(json.dumps(doc))
+    results = _run_all(path)
+    for args, run in results:
+        if run.exit_code == 2:  # only a waiver can make a schema-valid file unusable
+            assert "/waivers/" in run.stderr, (args, run.stderr)
+            continue
+        if args[2] in ("json", "sarif"):
+            data = json.loads(run.stdout)
+            if args[:3] == ["check", "-f", "json"]:
+                for finding in data["findings"]:
+                    for ev in finding["evidence"]:
+                        assert in_schema(ev["pointer"]), (finding["id"], ev["pointer"])
+    # The same input gives the same output, byte for byte.
+    again = _run_all(path)
+    assert [r.stdout for _a, r in again] == [r.stdout for _a, r in results]
+
+
+@given(text=mutated_setups())
+def test_broken_setups_fail_cleanly(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "setup.json"
+    path.write_bytes(text.encode("latin-1", "replace") if any(ord(c) > 127 for c in text)
+                     and not _is_utf8(text) else text.encode("utf-8", "surrogatepass"))
+    _run_all(path)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return True
