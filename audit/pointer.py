@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 
@@ -29,17 +30,22 @@ def join(base: str, *tokens: str | int) -> str:
 
 def split(pointer: str) -> list[str]:
     """The unescaped reference tokens of ``pointer``; raises ValueError if malformed."""
+    return list(_tokens(pointer))
+
+
+@functools.lru_cache(maxsize=8192)
+def _tokens(pointer: str) -> tuple[str, ...]:
     if pointer == "":
-        return []
+        return ()
     if not pointer.startswith("/"):
         raise ValueError(f"JSON pointer must start with '/': {pointer!r}")
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+    return tuple(t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/"))
 
 
 def resolve(document: Any, pointer: str) -> Any:
     """The value at ``pointer``, or :data:`MISSING` when any step does not exist."""
     node = document
-    for token in split(pointer):
+    for token in _tokens(pointer):
         if isinstance(node, dict):
             if token not in node:
                 return MISSING

@@ -158,7 +158,9 @@ def test_schema_errors_are_all_reported_with_line_and_pointer() -> None:
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     run = check(str(tmp_path / "nope.json"))
     assert run.exit_code == 2 and "no such file" in run.stderr
-    run = check(str(tmp_path))
+    run = check(str(tmp_path))  # a directory is a fleet; this one holds no setup
+    assert run.exit_code == 2 and "no *.json setup files found" in run.stderr
+    run = invoke("plan", str(tmp_path))
     assert run.exit_code == 2 and "is a directory" in run.stderr
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 
 import click
 
+from audit import fleet
 from audit.auditor import audit_file
 from audit.cli.common import (
     FAIL_ON_CHOICES,
@@ -21,14 +24,14 @@ from audit.cli.common import (
 )
 from audit.engine import checklist, waivers
 from audit.engine.evaluate import Options
-from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
+from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
 from audit.loading import Limits
 from audit.model import Report
 from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 
 
 @click.command()
-@click.argument("setups", nargs=-1, required=True, metavar="SETUP.json...")
+@click.argument("setups", nargs=-1, required=True, metavar="SETUP.json|DIR|GLOB...")
 @click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
               show_default=True, help="Report format.")
 @output_option
@@ -55,7 +58,10 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 @click.option("--show-account-ids", is_flag=True,
               help="Print IBKR account numbers in full instead of masking them (U***1234).")
 @click.option("--quiet", "-q", is_flag=True,
-              help="Text/markdown: show only failing, manual and waived checks.")
+              help="Text/markdown: show only failing, manual and waived checks (fleet: only "
+                   "failing setups, no progress bar).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Fleet mode: audit with this many processes (default: CPU count).")
 @click.option("--record", is_flag=True,
               help="Store this run in the audit history (see 'history' and 'diff').")
 @click.option("--only-changes", is_flag=True,
@@ -82,7 +88,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           show_account_ids: bool, quiet: bool, record: bool, only_changes: bool,
           history_db: str | None, max_review_age: int | None,
           max_backup_test_age: int | None, max_bytes: int, max_depth: int, max_string: int,
-          max_items: int, color: bool | None) -> None:
+          max_items: int, jobs: int | None, color: bool | None) -> None:
     """Audit SETUP.json files against the checklists and print a report.
 
     Use '-' to read a setup from standard input.
@@ -115,6 +121,15 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
     limits = Limits(max_bytes=max_bytes, max_depth=max_depth, max_string=max_string,
                     max_items=max_items)
     threshold = parse_fail_on(fail_on)
+    if fleet.is_fleet(setups) or jobs is not None or fmt == "jsonl":
+        if fmt not in fleet.FLEET_FORMATS:
+            raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
+                             f" globs, --jobs, jsonl) writes {', '.join(fleet.FLEET_FORMATS)}")
+        if record or only_changes:
+            raise UsageError("--record and --only-changes work on explicit setup files")
+        _fleet(setups, fleet.Job(lists, selected, options, limits, fmt,
+                                 RenderOptions(quiet=quiet, fail_on=threshold)),
+               jobs or os.cpu_count() or 1, output, quiet)
     reports: list[Report] = []
     errors: list[InputError] = []
     for path in setups:
@@ -143,6 +158,29 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
         emit(text, output, colored)
     ctx = click.get_current_context()
     ctx.exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | None,
+           quiet: bool) -> None:
+    """Audit a fleet; exit 2 if any file was invalid, else 1/0 by the gate."""
+    paths = fleet.expand(setups)
+    if not paths:
+        raise UsageError("no *.json setup files found in " + ", ".join(setups))
+    handle, temp = fleet.stream_target(output)
+    keep = False
+    try:
+        progress = not quiet and sys.stderr.isatty()
+        summary, elapsed = fleet.run(paths, job, jobs, handle, progress)
+        keep = True
+    finally:
+        fleet.finish(handle, temp, output, keep)
+    text = fleet.render_summary(summary, elapsed, job.lists.by_id())
+    if job.fmt == "text" and not output:
+        click.echo(text, nl=False)
+    elif not quiet:
+        click.echo(text, nl=False, err=True)
+    code = EXIT_INPUT if summary.invalid else EXIT_FINDINGS if summary.gate_failures else EXIT_OK
+    click.get_current_context().exit(code)
 
 
 def _remember(reports: list[Report], history_db: str | None, record: bool,

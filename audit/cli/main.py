@@ -2,27 +2,64 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
 
 import click
 
 from audit import __version__
-from audit.cli.check import check
-from audit.cli.checks import checks_command
-from audit.cli.credentials import credentials_group
-from audit.cli.drill import drill_command
-from audit.cli.explain import explain_command
-from audit.cli.history import diff_command, history_command
-from audit.cli.init import init_command
-from audit.cli.plan import plan_command, remediate_command
-from audit.cli.schedule import schedule_command, unschedule_command
-from audit.cli.schema import schema_command
 from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
 
+# Subcommands are imported only when used: a 'check' run should not pay for the
+# scheduler, the drill or the advice engine. name -> (module, attribute, short help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": ("audit.cli.check", "check",
+              "Audit SETUP.json files against the checklists and print a report."),
+    "checks": ("audit.cli.checks", "checks_command",
+               "List every check (id, severity, area, title) or the parameters."),
+    "explain": ("audit.cli.explain", "explain_command",
+                "Explain a check: what it reads, why, when it passes, how to fix it."),
+    "schema": ("audit.cli.schema", "schema_command",
+               "Print the JSON Schema for setup or checklist files."),
+    "init": ("audit.cli.init", "init_command", "Write a new setup file, by questions or from "
+             "an example."),
+    "plan": ("audit.cli.plan", "plan_command",
+             "Recommend IBKR interfaces and plan the move, stage by stage."),
+    "remediate": ("audit.cli.plan", "remediate_command",
+                  "Turn findings into a checklist to work through, worst first."),
+    "history": ("audit.cli.history", "history_command", "List recorded audits."),
+    "diff": ("audit.cli.history", "diff_command",
+             "Show what got worse (and better) between two recorded runs."),
+    "schedule": ("audit.cli.schedule", "schedule_command",
+                 "Audit a setup periodically with cron, systemd or launchd."),
+    "unschedule": ("audit.cli.schedule", "unschedule_command",
+                   "Remove the scheduled audit of a setup."),
+    "credentials": ("audit.cli.credentials", "credentials_group",
+                    "Store API credentials in the OS keyring, and check them."),
+    "drill": ("audit.cli.drill", "drill_command",
+              "Check that the backup authenticator still produces valid codes."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _help = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table, so '--help' imports no subcommand module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_m, _a, text) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="ibkr-audit",
                       message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, envvar="IBKR_AUDIT_DEBUG",
@@ -35,21 +72,6 @@ def cli(debug: bool) -> None:
     Checks come from the bundled checklists; each finding carries evidence
     (the JSON pointer it read) and a remediation.
     """
-
-
-cli.add_command(check)
-cli.add_command(checks_command)
-cli.add_command(explain_command)
-cli.add_command(schema_command)
-cli.add_command(init_command)
-cli.add_command(plan_command)
-cli.add_command(remediate_command)
-cli.add_command(history_command)
-cli.add_command(diff_command)
-cli.add_command(schedule_command)
-cli.add_command(unschedule_command)
-cli.add_command(credentials_group)
-cli.add_command(drill_command)
 
 
 def _report(error: AuditError) -> None:
@@ -79,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         code = 0
     except Exception as exc:
         if debug:
+            import traceback
+
             traceback.print_exc()
         click.echo(f"ibkr-audit: internal error: {type(exc).__name__}: {exc} "
                    "(rerun with --debug for a traceback, and please report it)", err=True)

@@ -170,6 +170,18 @@ def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
     raise ValueError(f"unknown operator {op!r}")  # the checklist validator rules this out
 
 
+_OPERATOR_OF: dict[int, str] = {}
+
+
+def _operator_of(node: Mapping[str, Any]) -> str:
+    """The leaf's operator; checklist nodes live as long as the process, so cache by id."""
+    op = _OPERATOR_OF.get(id(node))
+    if op is None or op not in node:
+        op = next(k for k in LEAF_OPERATORS if k in node)
+        _OPERATOR_OF[id(node)] = op
+    return op
+
+
 class Evaluator:
     """Evaluates condition nodes; one instance per (setup, checklist set, options)."""
 
@@ -312,7 +324,7 @@ class Evaluator:
         return Evidence(redact.text(pointer), redact.value(actual), redact.value(expected))
 
     def _leaf(self, node: Mapping[str, Any]) -> Outcome:
-        op = next(k for k in LEAF_OPERATORS if k in node)
+        op = _operator_of(node)
         pointer, actual = self.fact(node["fact"])
         if actual is not MISSING and actual in node.get("missing_values", ()):
             actual = MISSING

@@ -35,7 +35,8 @@ def evaluator_for(setup: Setup, lists: Checklists, options: Options) -> Evaluato
     return Evaluator(Context(
         document=setup.data, params={**lists.params, **options.params},
         conditions=lists.conditions, as_of=options.as_of,
-        redactor=Redactor(setup.secrets(), options.show_account_ids),
+        redactor=Redactor(setup.secrets(), options.show_account_ids,
+                          document_is_clean=not (setup.credential_hits or setup.account_hits)),
         scans={"credentials": setup.credential_hits, "account_ids": setup.account_hits},
         probes=probes_for(setup, options),
     ))

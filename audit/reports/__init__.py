@@ -30,6 +30,7 @@ FORMATS: dict[str, str] = {
     "markdown": "markdown",
     "sarif": "sarif",
     "junit": "junit",
+    "jsonl": "jsonl",
 }
 # Formats that place findings on a line of the setup file; only these pay for locating.
 NEEDS_LINES = frozenset({"sarif", "junit"})

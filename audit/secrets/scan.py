@@ -73,9 +73,12 @@ def classify(value: str, key: str | None) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if key is not None and value.strip() and _key_names_secret(key):
         return [("value under a key that names a secret", value)]
-    for match in _OTPAUTH.finditer(value):
-        if _is_otpauth(match.group(0)):
-            found.append(("otpauth URI (TOTP enrolment secret)", match.group(0)))
+    if len(value) < 16:  # shorter than any seed or otpauth URI
+        return found
+    if "otpauth:" in value.lower():
+        for match in _OTPAUTH.finditer(value):
+            if _is_otpauth(match.group(0)):
+                found.append(("otpauth URI (TOTP enrolment secret)", match.group(0)))
     if not found:
         if _looks_like_seed(value):
             found.append(("base32 TOTP seed", value))
@@ -107,8 +110,9 @@ def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
         elif isinstance(node, str):
             for kind, secret in classify(node, key):
                 credentials.append(SecretHit(pointer, kind, secret))
-            for match in ACCOUNT_ID.finditer(node):
-                accounts.append(SecretHit(pointer, "IBKR account number", match.group(0)))
+            if any(c.isdigit() for c in node):
+                for match in ACCOUNT_ID.finditer(node):
+                    accounts.append(SecretHit(pointer, "IBKR account number", match.group(0)))
     return credentials, accounts
 
 
@@ -120,15 +124,21 @@ def mask_account_id(match: re.Match[str]) -> str:
 class Redactor:
     """Replaces known secrets and masks account ids in any string or JSON value."""
 
-    def __init__(self, secrets: list[str] | None = None, show_account_ids: bool = False) -> None:
+    def __init__(self, secrets: list[str] | None = None, show_account_ids: bool = False,
+                 *, document_is_clean: bool = False) -> None:
         # Longest first, so a URI is replaced whole before a seed inside it.
         self._secrets = sorted({s for s in (secrets or []) if s}, key=len, reverse=True)
         self.show_account_ids = show_account_ids
+        # The scan read every string and key of the document and found nothing: values
+        # taken from it need no rewriting (a fast path for the common case).
+        self.passthrough = document_is_clean and not self._secrets
 
     def extend(self, secrets: list[str]) -> Redactor:
         return Redactor(self._secrets + secrets, self.show_account_ids)
 
     def text(self, value: str) -> str:
+        if self.passthrough:
+            return value
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, REDACTED)
@@ -138,6 +148,8 @@ class Redactor:
         return value
 
     def value(self, value: Any) -> Any:
+        if self.passthrough:
+            return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):

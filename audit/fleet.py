@@ -1,0 +1,250 @@
+"""Fleet mode: audit many setups in parallel processes, streaming, in flat memory.
+
+Workers audit one file each and render their own output; the parent only writes
+what arrives and keeps bounded aggregates (per-check failure counts, the ten
+worst setups, the first invalid files), never the reports themselves.
+"""
+
+from __future__ import annotations
+
+import glob
+import heapq
+import multiprocessing
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from audit.auditor import audit_file
+from audit.engine.checklist import Checklists
+from audit.engine.evaluate import Options
+from audit.errors import AuditError
+from audit.loading import Limits
+from audit.model import Check, Report, Severity, Status
+from audit.reports import RenderOptions, get
+
+FLEET_FORMATS = ("text", "json", "jsonl", "markdown")
+GLOB_CHARS = set("*?[")
+KEEP_INVALID = 20
+
+
+def is_fleet(arguments: tuple[str, ...]) -> bool:
+    return any(Path(a).is_dir() or GLOB_CHARS & set(a) for a in arguments)
+
+
+def expand(arguments: tuple[str, ...]) -> list[str]:
+    """Files, every *.json under directories (recursively), and glob matches, in order."""
+    out: list[str] = []
+    for argument in arguments:
+        if Path(argument).is_dir():
+            for root, dirs, files in os.walk(argument):
+                dirs.sort()
+                out.extend(str(Path(root) / f) for f in sorted(files) if f.endswith(".json"))
+        elif GLOB_CHARS & set(argument):
+            # glob.glob, not Path.glob: users pass absolute as well as relative patterns.
+            matches = glob.glob(argument, recursive=True)  # noqa: PTH207
+            out.extend(sorted(p for p in matches if Path(p).is_file()))
+        else:
+            out.append(argument)
+    return out
+
+
+@dataclass(frozen=True)
+class Job:
+    lists: Checklists
+    checks: list[Check]
+    options: Options
+    limits: Limits
+    fmt: str
+    render: RenderOptions
+
+
+@dataclass(frozen=True)
+class Result:
+    path: str
+    output: str
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    failed: tuple[str, ...] = ()
+    worst: int = -1
+    gate: bool = False
+
+
+_JOB: Job | None = None
+
+
+def _init(job: Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _one_line(report: Report) -> str:
+    failed = [f for f in report.findings if f.status is Status.FAIL]
+    worst = report.worst_failure()
+    label = "FAIL" if failed else "ok"
+    return (f"{label:<4}  {worst.value if worst else '-':<8}  {len(failed):>3} failed  "
+            f"{report.summary()['manual']:>3} manual  {report.setup_path}\n")
+
+
+def audit_one(path: str) -> Result:
+    job = _JOB
+    if job is None:
+        raise RuntimeError("fleet worker used before _init")
+    try:
+        report = audit_file(path, job.lists, job.options, job.limits, job.checks)
+    except AuditError as exc:
+        return Result(path, "", "; ".join(p.render() for p in exc.problems))
+    failed = tuple(sorted({f.id for f in report.findings if f.status is Status.FAIL}))
+    worst = report.worst_failure()
+    if job.fmt == "text":  # one line per setup; -q keeps only the failing ones
+        output = _one_line(report) if failed or not job.render.quiet else ""
+    else:
+        output = get(job.fmt)([report], job.render)
+    return Result(path, output, None, report.summary(), failed,
+                  worst.rank if worst else -1, bool(report.failed_at(job.render.fail_on)))
+
+
+@dataclass
+class Summary:
+    audited: int = 0
+    invalid: int = 0
+    gate_failures: int = 0
+    check_failures: Counter[str] = field(default_factory=Counter)
+    worst: list[tuple[int, int, str]] = field(default_factory=list)  # min-heap of the 10 worst
+    invalid_files: list[str] = field(default_factory=list)
+
+    def add(self, result: Result) -> None:
+        if result.error is not None:
+            self.invalid += 1
+            if len(self.invalid_files) < KEEP_INVALID:
+                self.invalid_files.append(result.error)
+            return
+        self.audited += 1
+        self.gate_failures += result.gate
+        self.check_failures.update(result.failed)
+        if not result.failed:
+            return
+        entry = (result.worst, result.counts.get("fail", 0), result.path)
+        if len(self.worst) < 10:
+            heapq.heappush(self.worst, entry)
+        else:
+            heapq.heappushpop(self.worst, entry)
+
+
+class Progress:
+    """count, rate and ETA on stderr, redrawn in place; only on a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled = total, enabled
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.1 and done < self.total):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        eta = (self.total - done) / rate if rate else 0.0
+        sys.stderr.write(f"\r{done}/{self.total} setups  {rate:,.0f}/s  ETA {eta:4.1f}s ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 60 + "\r")
+            sys.stderr.flush()
+
+
+def run(paths: list[str], job: Job, jobs: int, out: IO[str],
+        progress: bool) -> tuple[Summary, float]:
+    """Audit ``paths`` with ``jobs`` processes, writing each output as it finishes."""
+    summary = Summary()
+    bar = Progress(len(paths), progress)
+    started = time.monotonic()
+    if job.fmt == "json":
+        out.write("[\n")
+    first = True
+
+    def emit(result: Result) -> None:
+        nonlocal first
+        summary.add(result)
+        if result.output:
+            if job.fmt == "json":
+                out.write(("" if first else ",\n") + result.output.rstrip("\n"))
+                first = False
+            else:
+                out.write(result.output)
+        bar.update(summary.audited + summary.invalid)
+
+    if jobs <= 1 or len(paths) < 2:
+        _init(job)
+        for path in paths:
+            emit(audit_one(path))
+    else:
+        chunk = max(1, min(64, len(paths) // (jobs * 8)))
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
+                                              else "spawn")
+        with context.Pool(jobs, initializer=_init, initargs=(job,)) as pool:
+            for result in pool.imap_unordered(audit_one, paths, chunksize=chunk):
+                emit(result)
+    if job.fmt == "json":
+        out.write("\n]\n")
+    bar.close()
+    return summary, time.monotonic() - started
+
+
+def render_summary(summary: Summary, elapsed: float, by_id: dict[str, Check]) -> str:
+    rate = (summary.audited + summary.invalid) / elapsed if elapsed else 0.0
+    lines = ["", f"Fleet summary: {summary.audited} setups audited, {summary.invalid} invalid, "
+                 f"in {elapsed:.2f} s ({rate:,.0f}/s); {summary.gate_failures} failed the gate."]
+    if summary.check_failures:
+        lines.append("Failing checks (number of setups):")
+        for check_id, count in summary.check_failures.most_common(15):
+            check = by_id.get(check_id)
+            title = f"{check.severity.value:<8}  {check.title}" if check else ""
+            lines.append(f"  {count:>7}  {check_id:<10}  {title}")
+    if summary.worst:
+        lines.append(f"The {len(summary.worst)} worst setups:")
+        for rank, failed, path in sorted(summary.worst, reverse=True):
+            severity = [s.value for s in Severity if s.rank == rank]
+            lines.append(f"  {severity[0] if severity else '-':<8}  {failed:>3} failed  {path}")
+    if summary.invalid_files:
+        lines.append(f"Invalid files ({summary.invalid}):")
+        lines.extend(f"  {message}" for message in summary.invalid_files)
+        if summary.invalid > len(summary.invalid_files):
+            lines.append(f"  … and {summary.invalid - len(summary.invalid_files)} more")
+    return "\n".join(lines) + "\n"
+
+
+def stream_target(output: str | None) -> tuple[IO[str], Any]:
+    """stdout, or a temp file beside ``output`` that :func:`finish` renames into place."""
+    if not output or output == "-":
+        return sys.stdout, None
+    import tempfile
+
+    from audit.errors import OutputError, Problem
+
+    directory = Path(output).resolve().parent
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in finish()
+            "w", encoding="utf-8", dir=directory, prefix=f".{Path(output).name}.",
+            suffix=".tmp", delete=False)
+    except OSError as exc:
+        raise OutputError([Problem(f"cannot write: {exc.strerror or exc}", file=output)]) from None
+    os.fchmod(handle.fileno(), 0o600)
+    return handle, handle.name
+
+
+def finish(handle: IO[str], temp: str | None, output: str | None, keep: bool) -> None:
+    if temp is None or output is None:
+        return
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+    if keep:
+        Path(temp).replace(output)
+    else:
+        Path(temp).unlink(missing_ok=True)
