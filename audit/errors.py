@@ -26,17 +26,19 @@ class Problem:
     pointer: str | None = None
 
     def render(self) -> str:
-        """``file:line:col: /pointer: message``, leaving out the parts we do not know."""
+        """``file:line:col: /pointer: message`` on one line, safe for a terminal."""
+        from audit.textsafe import clean
+
         where = ""
         if self.file is not None:
-            where = self.file
+            where = clean(self.file)
             if self.line is not None:
                 where += f":{self.line}"
                 if self.column is not None:
                     where += f":{self.column}"
             where += ": "
-        pointer = f"{self.pointer or '(root)'}: " if self.pointer is not None else ""
-        return f"{where}{pointer}{self.message}"
+        pointer = f"{clean(self.pointer) or '(root)'}: " if self.pointer is not None else ""
+        return f"{where}{pointer}{clean(self.message)}"
 
 
 class AuditError(Exception):

@@ -25,6 +25,7 @@ from audit.errors import AuditError
 from audit.loading import Limits
 from audit.model import Check, Report, Severity, Status
 from audit.reports import RenderOptions, get
+from audit.textsafe import clean
 
 FLEET_FORMATS = ("text", "json", "jsonl", "markdown")
 GLOB_CHARS = set("*?[")
@@ -86,7 +87,7 @@ def _one_line(report: Report) -> str:
     worst = report.worst_failure()
     label = "FAIL" if failed else "ok"
     return (f"{label:<4}  {worst.value if worst else '-':<8}  {len(failed):>3} failed  "
-            f"{report.summary()['manual']:>3} manual  {report.setup_path}\n")
+            f"{report.summary()['manual']:>3} manual  {clean(report.setup_path)}\n")
 
 
 def audit_one(path: str) -> Result:
@@ -152,10 +153,13 @@ class Progress:
         sys.stderr.write(f"\r{done}/{self.total} setups  {rate:,.0f}/s  ETA {eta:4.1f}s ")
         sys.stderr.flush()
 
-    def close(self) -> None:
+    def clear_line(self) -> None:
         if self.enabled:
             sys.stderr.write("\r" + " " * 60 + "\r")
-            sys.stderr.flush()
+
+    def close(self) -> None:
+        self.clear_line()
+        sys.stderr.flush()
 
 
 def run(paths: list[str], job: Job, jobs: int, out: IO[str],
@@ -171,6 +175,9 @@ def run(paths: list[str], job: Job, jobs: int, out: IO[str],
     def emit(result: Result) -> None:
         nonlocal first
         summary.add(result)
+        if result.error is not None:  # always said, whatever the format or --quiet
+            bar.clear_line()
+            sys.stderr.write(f"ibkr-audit: error: {result.error}\n")
         if result.output:
             if job.fmt == "json":
                 out.write(("" if first else ",\n") + result.output.rstrip("\n"))
@@ -210,7 +217,8 @@ def render_summary(summary: Summary, elapsed: float, by_id: dict[str, Check]) ->
         lines.append(f"The {len(summary.worst)} worst setups:")
         for rank, failed, path in sorted(summary.worst, reverse=True):
             severity = [s.value for s in Severity if s.rank == rank]
-            lines.append(f"  {severity[0] if severity else '-':<8}  {failed:>3} failed  {path}")
+            lines.append(f"  {severity[0] if severity else '-':<8}  {failed:>3} failed  "
+                         f"{clean(path)}")
     if summary.invalid_files:
         lines.append(f"Invalid files ({summary.invalid}):")
         lines.extend(f"  {message}" for message in summary.invalid_files)

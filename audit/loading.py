@@ -191,7 +191,28 @@ def _constant_position(text: str) -> tuple[int | None, int | None]:
     return None, None
 
 
+def _within_sizes(value: Any, limits: Limits) -> bool:
+    """The cheap pass: no pointers are built unless a limit is exceeded."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if len(key) > limits.max_string:
+                    return False
+                stack.append(item)
+        elif isinstance(node, list):
+            if len(node) > limits.max_items:
+                return False
+            stack.extend(node)
+        elif isinstance(node, str) and len(node) > limits.max_string:
+            return False
+    return True
+
+
 def _check_sizes(value: Any, path: str, limits: Limits) -> list[Problem]:
+    if _within_sizes(value, limits):
+        return []
     problems: list[Problem] = []
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:

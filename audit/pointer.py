@@ -20,7 +20,10 @@ MISSING: Any = _Missing()
 
 
 def escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+    text = str(token)
+    if "~" not in text and "/" not in text:
+        return text
+    return text.replace("~", "~0").replace("/", "~1")
 
 
 def join(base: str, *tokens: str | int) -> str:

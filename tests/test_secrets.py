@@ -130,3 +130,20 @@ def test_redactor_masks_accounts_and_replaces_known_secrets() -> None:
 def test_scan_reports_secret_keys_too() -> None:
     creds, _ = scan({"x-notes": {"JBSWY3DPEHPK3PXP": "backup"}})
     assert [h.pointer for h in creds] == ["/x-notes/JBSWY3DPEHPK3PXP"]
+
+
+def test_control_characters_never_reach_the_terminal(write_setup: Any) -> None:
+    """Keys and values with ESC, CR and bidi overrides are escaped in every human output."""
+    evil = "\x1b]0;owned\x07\x1b[2J\r\u202e"
+    doc = {"schema_version": 1, "profile": {"residence": "US", "name": evil},
+           "devices": [{"name": evil, "kind": "laptop", "registered": False}],
+           "x-" + evil: evil}
+    path = write_setup(doc)
+    for args in (["check"], ["check", "-f", "markdown"], ["plan"], ["remediate"]):
+        run = invoke(args[0], str(path), "--as-of", AS_OF, *args[1:])
+        for stream in (run.stdout, run.stderr):
+            assert "\x1b" not in stream and "\r" not in stream and "\u202e" not in stream, args
+    bad = write_setup({**doc, "permissions": {evil: True}})
+    run = invoke("check", str(bad))
+    assert run.exit_code == 2 and "\x1b" not in run.stderr and "\\x1b" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1

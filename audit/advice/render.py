@@ -11,6 +11,12 @@ from audit.advice.plan import StageResult
 from audit.advice.recommend import INTERFACE_NAMES, Recommendation
 from audit.advice.remediate import Accepted, Task
 from audit.model import Finding
+from audit.textsafe import clean
+
+
+def _lines(out: list[str]) -> str:
+    """Join output lines, escaping control characters that came from the setup file."""
+    return "\n".join(clean(line) for line in out)
 
 
 def _names(interfaces: tuple[str, ...] | list[str]) -> str:
@@ -101,7 +107,7 @@ def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
             out += _wrap(f"{b.id} ({b.severity}, {b.status}) {b.title}", detail)
             out += _wrap(f"fix: {b.remediation}", detail + 2)
     out += ["", f"NEXT STEP: {next_step(stages)}"]
-    return "\n".join(out) + "\n"
+    return _lines(out) + "\n"
 
 
 def plan_markdown(data: dict[str, Any], stages: list[StageResult]) -> str:
@@ -130,7 +136,7 @@ def plan_markdown(data: dict[str, Any], stages: list[StageResult]) -> str:
                              for b in s.blocking) or (s.note or "")
         out.append(f"| {s.stage}. {s.name} | {s.status} | {passed}/{len(s.gates)} | {blocks} |")
     out += ["", f"**Next step:** {next_step(stages)}", ""]
-    return "\n".join(out)
+    return _lines(out)
 
 
 def remediate_markdown(header: dict[str, Any], items: list[Task],
@@ -162,7 +168,7 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
         out += [f"| **{w.id}** {w.title} | {w.severity} | {w.reason} | {w.expires} | "
                 f"{w.approved_by or ''} |" for w in waived]
         out.append("")
-    return "\n".join(out)
+    return _lines(out)
 
 
 def remediate_json(header: dict[str, Any], items: list[Task], waived: list[Accepted]) -> str:

@@ -103,37 +103,44 @@ def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
     return not offending and not too_many, offending
 
 
+def _list(o: Any) -> str:
+    return ", ".join(map(_fmt, o))
+
+
+# What a leaf wanted, in words, for evidence. Built once, not per evaluation.
+_EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
+    "not_equals": lambda o, _d: f"anything but {_fmt(o)}",
+    "one_of": lambda o, _d: "one of: " + _list(o),
+    "not_one_of": lambda o, _d: "none of: " + _list(o),
+    "at_least": lambda o, _d: f"at least {_fmt(o)}",
+    "at_most": lambda o, _d: f"at most {_fmt(o)}",
+    "contains": lambda o, _d: f"a list containing {_fmt(o)}",
+    "contains_any": lambda o, _d: ("a list containing " if len(o) == 1 else
+                                   "a list containing any of: ") + _list(o),
+    "contains_none": lambda o, _d: "a list containing none of: " + _list(o),
+    "length_at_least": lambda o, _d: f"at least {o} item(s)",
+    "length_at_most": lambda o, _d: f"at most {o} item(s)",
+    "declared": lambda o, _d: "declared",
+    "present": lambda o, _d: "present" if o else "absent",
+    "within_days": lambda o, d: (
+        f"a date within {o} days of {d.isoformat()} "
+        f"(on or after {(d - dt.timedelta(days=int(o))).isoformat()})"),
+    "days_until_at_least": lambda o, d: (
+        f"a date at least {o} day(s) after {d.isoformat()}" if int(o) else
+        f"a date on or after {d.isoformat()}"),
+    "ips_within": lambda o, _d: (
+        "only " + " or ".join(o.get("allow", ["loopback"])) + " addresses"
+        + (f", ranges no wider than /{o['min_prefix_v4']} (IPv4)"
+           if "min_prefix_v4" in o else "")
+        + (f", at most {o['max_items']} entries" if "max_items" in o else "")),
+}
+
+
 def _expected(op: str, operand: Any, ctx: Context) -> Any:
     """What the check wanted, for evidence: the literal for ``equals``, words otherwise."""
     if op == "equals":
         return operand
-    words: dict[str, Callable[[Any], str]] = {
-        "not_equals": lambda o: f"anything but {_fmt(o)}",
-        "one_of": lambda o: "one of: " + ", ".join(map(_fmt, o)),
-        "not_one_of": lambda o: "none of: " + ", ".join(map(_fmt, o)),
-        "at_least": lambda o: f"at least {_fmt(o)}",
-        "at_most": lambda o: f"at most {_fmt(o)}",
-        "contains": lambda o: f"a list containing {_fmt(o)}",
-        "contains_any": lambda o: ("a list containing " if len(o) == 1 else
-                                   "a list containing any of: ") + ", ".join(map(_fmt, o)),
-        "contains_none": lambda o: "a list containing none of: " + ", ".join(map(_fmt, o)),
-        "length_at_least": lambda o: f"at least {o} item(s)",
-        "length_at_most": lambda o: f"at most {o} item(s)",
-        "declared": lambda o: "declared",
-        "present": lambda o: "present" if o else "absent",
-        "within_days": lambda o: (
-            f"a date within {o} days of {ctx.as_of.isoformat()} "
-            f"(on or after {(ctx.as_of - dt.timedelta(days=int(o))).isoformat()})"),
-        "days_until_at_least": lambda o: (
-            f"a date at least {o} day(s) after {ctx.as_of.isoformat()}" if int(o) else
-            f"a date on or after {ctx.as_of.isoformat()}"),
-        "ips_within": lambda o: (
-            "only " + " or ".join(o.get("allow", ["loopback"])) + " addresses"
-            + (f", ranges no wider than /{o['min_prefix_v4']} (IPv4)"
-               if "min_prefix_v4" in o else "")
-            + (f", at most {o['max_items']} entries" if "max_items" in o else "")),
-    }
-    return words[op](operand)
+    return _EXPECTED[op](operand, ctx.as_of)
 
 
 def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:

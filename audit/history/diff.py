@@ -8,6 +8,7 @@ from typing import Any
 
 from audit.history.store import Run, StoredFinding
 from audit.model import Severity
+from audit.textsafe import clean
 
 ABSENT = "absent"
 
@@ -107,14 +108,14 @@ def render_text(diff: Diff, setup: str) -> str:
             moved = f"{c.before} → {c.after}"
             if c.before_severity and c.before_severity != c.severity:
                 moved += f" (severity {c.before_severity} → {c.severity})"
-            out.append(f"  {c.severity:<8} {c.check_id:<10} {c.title}{item}: {moved}")
+            out.append(clean(f"  {c.severity:<8} {c.check_id:<10} {c.title}{item}: {moved}"))
             if title in ("REGRESSIONS", "EVIDENCE CHANGED"):
                 for e in c.evidence:
                     actual = "(missing)" if e["actual"] is None else json.dumps(e["actual"])
                     expected = e["expected"] if isinstance(e["expected"], str) else json.dumps(
                         e["expected"])
-                    out.append(f"             {e['pointer'] or '/'} is {actual}; "
-                               f"expected {expected}")
+                    out.append(clean(f"             {e['pointer'] or '/'} is {actual}; "
+                                     f"expected {expected}"))
         out.append("")
     if not diff.changed:
         out.append("No changes.")

@@ -8,6 +8,7 @@ from audit.model import Report
 from audit.reports import RenderOptions
 from audit.reports.common import by_area, evidence_text
 from audit.reports.text import summary_line
+from audit.textsafe import clean
 
 _ICON = {"fail": "❌ fail", "manual": "❔ manual", "waived": "⏸️ waived", "pass": "✅ pass",
          "skip": "- skip"}
@@ -15,14 +16,14 @@ _ICON = {"fail": "❌ fail", "manual": "❔ manual", "waived": "⏸️ waived", 
 
 def cell(text: str) -> str:
     """Make ``text`` safe inside a table cell: no pipes, no line breaks, no raw HTML."""
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
-            .replace(">", "&gt;").replace("\r", " ").replace("\n", "<br>"))
+    return clean(text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+                 .replace(">", "&gt;"))
 
 
 def render_one(report: Report, options: RenderOptions) -> str:
     counts = report.summary()
     out = [
-        f"# ibkr-audit report: `{report.setup_path}`", "",
+        f"# ibkr-audit report: `{clean(report.setup_path)}`", "",
         f"ibkr-audit {report.tool_version} · generated {report.generated_at} · "
         f"as of {report.as_of}", "",
         " · ".join(f"**{counts[k]}** {k}" for k in ("fail", "manual", "pass", "skip", "waived")),

@@ -12,6 +12,7 @@ import click
 from audit.model import Finding, Report, Severity, Status
 from audit.reports import RenderOptions
 from audit.reports.common import by_area, evidence_text
+from audit.textsafe import clean
 
 _STATUS_STYLE: dict[Status, tuple[str, dict[str, Any]]] = {
     Status.FAIL: ("FAIL", {"fg": "red", "bold": True}),
@@ -36,17 +37,17 @@ def _finding_lines(f: Finding, color: bool) -> list[str]:
     label, style = _STATUS_STYLE[f.status]
     status = _style(f"{label:<6}", color, **style)
     severity = _style(f"{f.severity.value:<8}", color, **_SEVERITY_STYLE[f.severity])
-    subject = f" [{f.item_label or f.item}]" if f.item else ""
-    lines = [f"  {status}  {severity}  {f.id:<10} {f.check.title}{subject}"]
+    subject = f" [{clean(f.item_label or f.item or '')}]" if f.item else ""
+    lines = [f"  {status}  {severity}  {clean(f.id):<10} {clean(f.check.title)}{subject}"]
     if f.status not in _DETAILED:
         return lines
-    texts = [evidence_text(e) for e in f.evidence]
+    texts = [clean(evidence_text(e)) for e in f.evidence]
     if f.note:
-        texts.append(f"note: {f.note}")
+        texts.append(f"note: {clean(f.note)}")
     if f.status is not Status.WAIVED:
-        texts.append(f"fix: {f.check.remediation}")
+        texts.append(f"fix: {clean(f.check.remediation)}")
         if f.check.where_in_ibkr:
-            texts.append(f"where: {f.check.where_in_ibkr}")
+            texts.append(f"where: {clean(f.check.where_in_ibkr)}")
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     for text in texts:
         lines.extend(textwrap.wrap(text, width, initial_indent=_PAD, subsequent_indent=_PAD + "  ",
@@ -75,7 +76,7 @@ def summary_line(report: Report, fail_on: Severity | None) -> str:
 def render_one(report: Report, options: RenderOptions) -> str:
     color = options.color
     out = [_style(f"ibkr-audit {report.tool_version}", color, bold=True)
-           + f" · {report.setup_path} · as of {report.as_of}", ""]
+           + f" · {clean(report.setup_path)} · as of {report.as_of}", ""]
     for area, findings in by_area(report.findings):
         shown = [f for f in findings if not options.quiet or f.status in _DETAILED]
         if not shown:

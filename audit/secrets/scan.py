@@ -96,23 +96,32 @@ def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
     """
     credentials: list[SecretHit] = []
     accounts: list[SecretHit] = []
-    stack: list[tuple[str, str | None, Any]] = [("", None, document)]
-    while stack:
-        pointer, key, node = stack.pop()
+    path: list[str | int] = []  # tokens to here; a pointer is built only for a hit
+
+    def here(*more: str | int) -> str:
+        return join("", *path, *more)
+
+    def visit(node: Any, key: str | None) -> None:
         if isinstance(node, dict):
-            for k in reversed(list(node)):
-                stack.append((join(pointer, k), k, node[k]))
+            for k, item in node.items():
                 for kind, secret in classify(k, None):
-                    credentials.append(SecretHit(join(pointer, k), f"key is a {kind}", secret))
+                    credentials.append(SecretHit(here(k), f"key is a {kind}", secret))
+                path.append(k)
+                visit(item, k)
+                path.pop()
         elif isinstance(node, list):
-            for index in range(len(node) - 1, -1, -1):
-                stack.append((join(pointer, index), key, node[index]))
+            for index, item in enumerate(node):
+                path.append(index)
+                visit(item, key)
+                path.pop()
         elif isinstance(node, str):
             for kind, secret in classify(node, key):
-                credentials.append(SecretHit(pointer, kind, secret))
+                credentials.append(SecretHit(here(), kind, secret))
             if any(c.isdigit() for c in node):
                 for match in ACCOUNT_ID.finditer(node):
-                    accounts.append(SecretHit(pointer, "IBKR account number", match.group(0)))
+                    accounts.append(SecretHit(here(), "IBKR account number", match.group(0)))
+
+    visit(document, None)  # depth is bounded by the loader's nesting limit
     return credentials, accounts
 
 

@@ -1,0 +1,93 @@
+"""Fleet mode: directories and globs, parallel workers, streaming formats, summary."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import AS_OF, EXAMPLES, invoke
+
+
+@pytest.fixture
+def fleet_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "clients"
+    (root / "family").mkdir(parents=True)
+    for i in range(6):
+        (root / f"maya{i}.json").write_text((EXAMPLES / "maya.json").read_text())
+        (root / "family" / f"secure{i}.json").write_text((EXAMPLES / "secure.json").read_text())
+    (root / "family" / "broken.json").write_text('{"schema_version": 1,')
+    (root / "notes.txt").write_text("not a setup")
+    return root
+
+
+def run(*args: str) -> Any:
+    return invoke("check", "--as-of", AS_OF, *args)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_jsonl_streams_one_report_per_valid_file(fleet_dir: Path, jobs: str) -> None:
+    result = run(str(fleet_dir), "--jobs", jobs, "-f", "jsonl", "-q")
+    assert result.exit_code == 2  # one file was invalid: reported, and the run went on
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(reports) == 12
+    assert sorted(Path(r["setup"]).name for r in reports) == sorted(
+        [f"maya{i}.json" for i in range(6)] + [f"secure{i}.json" for i in range(6)])
+    assert "broken.json" in result.stderr
+
+
+def test_text_summary(fleet_dir: Path) -> None:
+    result = run(str(fleet_dir), "--jobs", "2")
+    assert result.exit_code == 2
+    out = result.stdout
+    assert "Fleet summary: 12 setups audited, 1 invalid" in out
+    assert "6 failed the gate" in out
+    assert "      6  AUTO-002" in out
+    assert "The 6 worst setups:" in out and "secure" not in out.split("worst setups:")[1]
+    assert "Invalid files (1):" in out and "broken.json:1:" in out
+    assert out.count("FAIL  high") == 6 and out.count("ok    -") == 6
+    quiet = run(str(fleet_dir), "--jobs", "2", "-q").stdout
+    assert "ok    -" not in quiet and quiet.count("FAIL  high") == 6
+
+
+def test_globs_and_exit_codes(fleet_dir: Path) -> None:
+    result = run(str(fleet_dir / "family" / "secure*.json"), "-f", "jsonl")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 6
+    result = run(str(fleet_dir / "**" / "maya*.json"), "-f", "jsonl")
+    assert result.exit_code == 1 and len(result.stdout.splitlines()) == 6
+    result = run(str(fleet_dir / "nothing*.json"))
+    assert result.exit_code == 2 and "no *.json setup files found" in result.stderr
+
+
+def test_json_is_one_streamed_array(fleet_dir: Path) -> None:
+    result = run(str(fleet_dir / "family"), "--jobs", "2", "-f", "json")
+    data = json.loads(result.stdout)
+    assert isinstance(data, list) and len(data) == 6
+    assert all(r["summary"]["fail"] == 0 for r in data)
+
+
+def test_fleet_output_file_is_atomic_and_private(fleet_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fleet.jsonl"
+    result = run(str(fleet_dir), "-f", "jsonl", "-o", str(out), "-q")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert len(out.read_text().splitlines()) == 12
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clients", "fleet.jsonl"]
+
+
+def test_fleet_refuses_formats_that_need_all_reports(fleet_dir: Path) -> None:
+    for fmt in ("sarif", "junit"):
+        result = run(str(fleet_dir), "-f", fmt)
+        assert result.exit_code == 2 and "needs explicit setup files" in result.stderr
+    result = run(str(fleet_dir), "--record")
+    assert result.exit_code == 2 and "explicit setup files" in result.stderr
+
+
+def test_jsonl_for_explicit_files_too() -> None:
+    result = run(str(EXAMPLES / "maya.json"), str(EXAMPLES / "secure.json"), "-f", "jsonl")
+    assert result.exit_code == 1
+    assert [json.loads(line)["summary"]["fail"] for line in result.stdout.splitlines()] in (
+        [6, 0], [0, 6])
