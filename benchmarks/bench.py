@@ -144,15 +144,16 @@ def fleet(tools: dict[str, Path | None], count: int, jobs: int) -> None:
         large.mkdir()
         generate(small, min(1000, count))
         generate(large, count)
-        print(f"\nFleet, --jobs {jobs}, --format jsonl (output discarded):")
-        for label, directory, n in (("1,000", small, min(1000, count)),
-                                    (f"{count:,}", large, count)):
-            cmd = [str(tools["ibkr-audit"]), "check", str(directory), "--jobs", str(jobs),
-                   "--format", "jsonl", "--quiet"]
-            measure(cmd)  # warm-up
-            wall, rss, code = measure(cmd)
-            print(f"  {label:>7} setups: {wall:6.2f} s  {n / wall:8,.0f} setups/s  "
-                  f"peak RSS {rss / 1024:6.1f} MiB  (exit {code})")
+        for fmt in ("text", "jsonl"):
+            print(f"\nFleet, --jobs {jobs}, --format {fmt} (output discarded):")
+            for label, directory, n in (("1,000", small, min(1000, count)),
+                                        (f"{count:,}", large, count)):
+                cmd = [str(tools["ibkr-audit"]), "check", str(directory), "--jobs", str(jobs),
+                       "--format", fmt, "--quiet"]
+                measure(cmd)  # warm-up
+                wall, rss, code = measure(cmd)
+                print(f"  {label:>7} setups: {wall:6.2f} s  {n / wall:8,.0f} setups/s  "
+                      f"peak RSS {rss / 1024:6.1f} MiB  (exit {code})")
 
 
 def main() -> None:
