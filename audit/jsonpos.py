@@ -51,11 +51,12 @@ class PositionMap:
             pointer = pointer.rsplit("/", 1)[0]
 
 
-def set_value(text: str, pointer: str, value: object) -> str:
+def set_value(text: str, pointer: str, value: object, *, create_parents: bool = False) -> str:
     """``text`` with the value at ``pointer`` set, everything else byte for byte the same.
 
     An existing value is replaced in place; a missing member is added at the start
-    of its parent object. The parent must exist. Raises KeyError otherwise.
+    of its parent object, which must exist unless ``create_parents`` (then missing
+    objects are created). Raises KeyError when the parent is missing or not an object.
     """
     spans = build_position_map(text).spans
     encoded = json.dumps(value, ensure_ascii=False)
@@ -63,6 +64,9 @@ def set_value(text: str, pointer: str, value: object) -> str:
         start, end = spans[pointer]
         return text[:start] + encoded + text[end:]
     parent, _sep, last = pointer.rpartition("/")
+    if parent not in spans and create_parents and parent:
+        text = set_value(text, parent, {}, create_parents=True)
+        spans = build_position_map(text).spans
     if parent not in spans or text[spans[parent][0]] != "{":
         raise KeyError(parent)
     start, end = spans[parent]

@@ -56,6 +56,8 @@ class Setup:
     # Waivers from --waivers FILE are appended to /waivers; remember where they came from.
     waiver_file: str | None = None
     own_waivers: int = 0
+    # Secret values found outside the setup (e.g. IbPassword in IBC's config.ini).
+    extra_secrets: list[str] = field(default_factory=list)
 
     @cached_property
     def positions(self) -> PositionMap:
@@ -66,7 +68,7 @@ class Setup:
         return located[0] if located else None
 
     def secrets(self) -> list[str]:
-        return [hit.value for hit in self.credential_hits]
+        return [hit.value for hit in self.credential_hits] + self.extra_secrets
 
 
 def read_bytes(path: str, limits: Limits) -> bytes:

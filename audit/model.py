@@ -54,6 +54,7 @@ KNOWN_AREAS = (
     "automation",
     "interfaces",
     "cadence",
+    "config",
     "waivers",
 )
 
@@ -105,9 +106,14 @@ class Evidence:
     pointer: str
     actual: Any
     expected: Any
+    # For facts read from a configuration file: (file, line or None, key).
+    location: tuple[str, int | None, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pointer": self.pointer, "actual": self.actual, "expected": self.expected}
+        out = {"pointer": self.pointer, "actual": self.actual, "expected": self.expected}
+        if self.location is not None:
+            out.update(file=self.location[0], line=self.location[1], key=self.location[2])
+        return out
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,31 @@ def test_every_check_has_a_passing_and_a_failing_case() -> None:
         assert wanted in outcomes, f"{check.id} has no {wanted} case"
 
 
+def _with_configs(setup: Any, case: dict[str, Any], tmp_path: Path) -> Any:
+    """The setup plus the case's config files, parsed as `check --ibc/--jts/...` would."""
+    import shutil
+    from dataclasses import replace
+
+    from audit.importers import configs
+
+    files: dict[str, list[str]] = {}
+    for kind, name in case.get("configs", {}).items():
+        target = tmp_path / name
+        shutil.copy(ASSETS / "configs" / name, target)
+        target.chmod(int(case.get("mode", "0644"), 8))
+        files[kind] = [str(target)]
+    if not files:
+        return setup
+    facts, secrets = configs.load(files)
+    return replace(setup, data={**setup.data, "$files": facts}, extra_secrets=secrets)
+
+
 def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: Path,
-               keyring: str | None = None) -> Status:
+               keyring: str | None = None, case: dict[str, Any] | None = None) -> Status:
     path = tmp_path / "case.json"
     path.write_text(json.dumps(doc))
     setup = load_setup(str(path))  # the case must itself be a valid setup
+    setup = _with_configs(setup, case or {}, tmp_path)
     options = Options(as_of=AS_OF, check_keyring=keyring is not None)
     if keyring is not None:
         import keyring as keyring_module
@@ -98,7 +118,8 @@ def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: P
     ids=[f"{c['check']}-{c['expect']}-{i}" for i, c in enumerate(CASES["cases"])])
 def test_check_case(case: dict[str, Any], tmp_path: Path) -> None:
     doc = patched(load_example(case["base"]), case.get("set"), case.get("remove"))
-    status = _status_of(doc, case["check"], case.get("item"), tmp_path, case.get("keyring"))
+    status = _status_of(doc, case["check"], case.get("item"), tmp_path, case.get("keyring"),
+                        case)
     assert status.value == case["expect"], case.get("why", "")
 
 
@@ -109,10 +130,11 @@ def test_failing_findings_carry_evidence_that_resolves(tmp_path: Path) -> None:
         doc = patched(load_example(case["base"]), case.get("set"), case.get("remove"))
         path = tmp_path / "e.json"
         path.write_text(json.dumps(doc))
-        for finding in evaluate(load_setup(str(path)), LISTS, Options(as_of=AS_OF)):
+        setup = _with_configs(load_setup(str(path)), case, tmp_path)
+        for finding in evaluate(setup, LISTS, Options(as_of=AS_OF)):
             assert finding.evidence, finding.id
             for ev in finding.evidence:
-                value = resolve(doc, ev.pointer)
+                value = resolve(setup.data, ev.pointer)
                 if ev.actual is None:
                     continue  # a missing fact: the pointer names where it belongs
                 assert value is not MISSING, (finding.id, ev.pointer)

@@ -52,6 +52,12 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
               help='Extra waivers, as {"waivers": [...]} (appended to the setup\'s own).')
 @click.option("--allow-critical-waivers", is_flag=True,
               help="Accept waivers for critical checks (refused by default).")
+@click.option("--ibc", "ibc_files", multiple=True, metavar="PATH",
+              help="Also audit this IBC config.ini (repeatable).")
+@click.option("--jts", "jts_files", multiple=True, metavar="PATH",
+              help="Also audit this TWS/Gateway jts.ini (repeatable).")
+@click.option("--gateway-conf", "gateway_files", multiple=True, metavar="PATH",
+              help="Also audit this Client Portal gateway conf.yaml (repeatable).")
 @click.option("--check-keyring", is_flag=True,
               help="Also verify that the keyring entry the setup declares exists (may prompt "
                    "to unlock the keyring; the secret is never read out).")
@@ -84,7 +90,8 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
           checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
           as_of: dt.date | None, params: tuple[str, ...],
-          waiver_file: str | None, allow_critical_waivers: bool, check_keyring: bool,
+          waiver_file: str | None, allow_critical_waivers: bool, ibc_files: tuple[str, ...],
+          jts_files: tuple[str, ...], gateway_files: tuple[str, ...], check_keyring: bool,
           show_account_ids: bool, quiet: bool, record: bool, only_changes: bool,
           history_db: str | None, max_review_age: int | None,
           max_backup_test_age: int | None, max_bytes: int, max_depth: int, max_string: int,
@@ -118,6 +125,12 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
                       allow_critical_waivers=allow_critical_waivers,
                       check_keyring=check_keyring)
     extra_waivers = waivers.read_waiver_file(waiver_file) if waiver_file else []
+    config_facts = None
+    if ibc_files or jts_files or gateway_files:
+        from audit.importers import configs
+
+        config_facts = configs.load({"ibc": list(ibc_files), "jts": list(jts_files),
+                                     "gateway": list(gateway_files)})
     limits = Limits(max_bytes=max_bytes, max_depth=max_depth, max_string=max_string,
                     max_items=max_items)
     threshold = parse_fail_on(fail_on)
@@ -125,8 +138,9 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
         if fmt not in fleet.FLEET_FORMATS:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
                              f" globs, --jobs, jsonl) writes {', '.join(fleet.FLEET_FORMATS)}")
-        if record or only_changes:
-            raise UsageError("--record and --only-changes work on explicit setup files")
+        if record or only_changes or config_facts is not None:
+            raise UsageError("--record, --only-changes, --ibc, --jts and --gateway-conf work on "
+                             "explicit setup files")
         _fleet(setups, fleet.Job(lists, selected, options, limits, fmt,
                                  RenderOptions(quiet=quiet, fail_on=threshold)),
                jobs or os.cpu_count() or 1, output, quiet)
@@ -136,7 +150,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
         try:
             reports.append(audit_file(path, lists, options, limits, selected,
                                       locate=fmt in NEEDS_LINES, extra_waivers=extra_waivers,
-                                      waiver_file=waiver_file))
+                                      waiver_file=waiver_file, config_facts=config_facts))
         except InputError as exc:
             errors.append(exc)
     if errors:

@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                     "Store API credentials in the OS keyring, and check them."),
     "drill": ("audit.cli.drill", "drill_command",
               "Check that the backup authenticator still produces valid codes."),
+    "import": ("audit.cli.importing", "import_command",
+               "Derive setup facts from IBC, jts.ini or gateway config files."),
 }
 
 

@@ -88,7 +88,11 @@ def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
     min_v6 = int(spec.get("min_prefix_v6", 128))
     offending: list[str] = []
     for entry in actual:
-        net = ipaddress.ip_network(entry, strict=False)
+        try:
+            net = ipaddress.ip_network(entry, strict=False)
+        except (TypeError, ValueError):  # a host name or pattern: cannot be shown to be narrow
+            offending.append(entry)
+            continue
         scopes = set()
         if net.is_loopback:
             scopes.add("loopback")
@@ -328,7 +332,16 @@ class Evaluator:
         the pointer (a key can be a pasted secret), the value, and an expected value that
         was computed from the document (``collect``, ``lookup``)."""
         redact = self.ctx.redactor
-        return Evidence(redact.text(pointer), redact.value(actual), redact.value(expected))
+        location = None
+        if pointer.startswith("/$files/"):  # a fact from a configuration file: say where
+            tokens = pointer.split("/")
+            entry = resolve(self.ctx.document, "/".join(tokens[:4]))
+            key = tokens[-1]
+            if isinstance(entry, dict):
+                location = (redact.text(str(entry.get("file", ""))),
+                            entry.get("lines", {}).get(key), key)
+        return Evidence(redact.text(pointer), redact.value(actual), redact.value(expected),
+                        location)
 
     def _leaf(self, node: Mapping[str, Any]) -> Outcome:
         op = _operator_of(node)

@@ -89,6 +89,12 @@ def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
     if check.for_each is None:
         return [Finding(check, *_decide(check, evaluator))]
     items = resolve(evaluator.ctx.document, check.for_each)
+    if items is MISSING and check.for_each.startswith("/$files/"):
+        # Configuration-file checks run only on files given on the command line; the
+        # pointer stays inside the setup file, where evidence pointers always are.
+        return [Finding(check, Status.SKIP, (Evidence("", "no such file given",
+                                                      "a file given on the command line"),),
+                        "give the file with --ibc, --jts or --gateway-conf")]
     if items is MISSING or not isinstance(items, list):
         # The check that asks for the list itself (e.g. DEV-001) reports it as manual;
         # repeating that for every per-item check would bury it.
@@ -100,8 +106,8 @@ def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
     findings = []
     for index, item in enumerate(items):
         pointer = join(check.for_each, index)
-        label = next((item[k] for k in ("name", "check", "method") if isinstance(item, dict)
-                      and isinstance(item.get(k), str)), None)
+        label = next((item[k] for k in ("name", "check", "method", "file")
+                      if isinstance(item, dict) and isinstance(item.get(k), str)), None)
         evaluator.ctx.items.append(pointer)
         try:
             status, evidence, note = _decide(check, evaluator)

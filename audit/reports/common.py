@@ -34,5 +34,10 @@ def value_text(value: Any) -> str:
 
 
 def evidence_text(e: Evidence) -> str:
-    expected = e.expected if isinstance(e.expected, str) else value_text(e.expected)
-    return f"{e.pointer or '/'} is {value_text(e.actual)}; expected {expected}"
+    expected = (e.expected if isinstance(e.expected, str) and e.expected
+                else value_text(e.expected))
+    where = e.pointer or "/"
+    if e.location is not None:
+        file, line, key = e.location
+        where = f"{file}:{line} {key}" if line else f"{file} {key}"
+    return f"{where} is {value_text(e.actual)}; expected {expected}"

@@ -1,0 +1,1 @@
+"""Reading the configuration files IBKR automation really runs with."""
