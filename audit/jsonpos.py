@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from audit.pointer import join
+from audit.pointer import ancestors, join
 
 _WS = re.compile(r"[ \t\n\r]*")
 _SCALAR = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null")
@@ -43,12 +43,7 @@ class PositionMap:
 
     def locate(self, pointer: str) -> tuple[int, int] | None:
         """Position of ``pointer``, or of its nearest ancestor that exists."""
-        while True:
-            if pointer in self.positions:
-                return self.positions[pointer]
-            if not pointer:
-                return None
-            pointer = pointer.rsplit("/", 1)[0]
+        return next((self.positions[p] for p in ancestors(pointer) if p in self.positions), None)
 
 
 def set_value(text: str, pointer: str, value: object, *, create_parents: bool = False) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.pointer import ancestors
+
 
 class Severity(enum.Enum):
     """How bad a failing check is; the order drives ``--fail-on`` and sorting."""
@@ -170,12 +172,7 @@ class Report:
 
     def line_of(self, pointer: str) -> int | None:
         """Line of ``pointer`` in the setup (or of its nearest ancestor), when located."""
-        while True:
-            if pointer in self.lines:
-                return self.lines[pointer]
-            if not pointer:
-                return None
-            pointer = pointer.rsplit("/", 1)[0]
+        return next((self.lines[p] for p in ancestors(pointer) if p in self.lines), None)
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -63,6 +64,15 @@ def resolve(document: Any, pointer: str) -> Any:
         else:
             return MISSING
     return node
+
+
+def ancestors(pointer: str) -> Iterator[str]:
+    """``pointer``, then each ancestor up to the root ``""``."""
+    while True:
+        yield pointer
+        if not pointer:
+            return
+        pointer = pointer.rsplit("/", 1)[0]
 
 
 def parent(pointer: str) -> str:

@@ -265,20 +265,25 @@ class Evaluator:
         return self._leaf(node)
 
     @staticmethod
-    def _all(outcomes: list[Outcome]) -> Outcome:
-        for wanted in (False, None):
-            hits = [o for o in outcomes if o.value is wanted]
-            if hits:
-                return Outcome(wanted, tuple(e for o in hits for e in o.evidence))
-        return Outcome(True, tuple(e for o in outcomes for e in o.evidence))
+    def _kleene(outcomes: list[Outcome], decisive: bool) -> Outcome:
+        """AND (decisive False) or OR (decisive True) in three-valued logic.
 
-    @staticmethod
-    def _any(outcomes: list[Outcome]) -> Outcome:
-        for wanted in (True, None):
+        A decisive child settles it; otherwise an unknown child makes it unknown.
+        The evidence kept is that of the children that decided the outcome.
+        """
+        for wanted in (decisive, None):
             hits = [o for o in outcomes if o.value is wanted]
             if hits:
                 return Outcome(wanted, tuple(e for o in hits for e in o.evidence))
-        return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
+        return Outcome(not decisive, tuple(e for o in outcomes for e in o.evidence))
+
+    @classmethod
+    def _all(cls, outcomes: list[Outcome]) -> Outcome:
+        return cls._kleene(outcomes, decisive=False)
+
+    @classmethod
+    def _any(cls, outcomes: list[Outcome]) -> Outcome:
+        return cls._kleene(outcomes, decisive=True)
 
     @staticmethod
     def _at_least(n: int, outcomes: list[Outcome]) -> Outcome:
