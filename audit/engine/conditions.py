@@ -147,32 +147,43 @@ def _expected(op: str, operand: Any, ctx: Context) -> Any:
     return _EXPECTED[op](operand, ctx.as_of)
 
 
+def _equals(actual: Any, operand: Any) -> bool:
+    if _number(actual) and _number(operand):
+        return bool(actual == operand)
+    return bool(actual == operand and type(actual) is type(operand))
+
+
+def _compare(actual: Any, operand: Any, at_least: bool) -> bool:
+    if not (_number(actual) and _number(operand)):
+        return False
+    return bool(actual >= operand if at_least else actual <= operand)
+
+
+def _sized(actual: Any) -> bool:
+    return isinstance(actual, list | str | dict)
+
+
+# Operator -> test(actual, operand). A table, so each leaf finds its test in one lookup.
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "equals": _equals,
+    "not_equals": lambda a, o: bool(a != o),
+    "one_of": lambda a, o: a in o,
+    "not_one_of": lambda a, o: a not in o,
+    "at_least": lambda a, o: _compare(a, o, True),
+    "at_most": lambda a, o: _compare(a, o, False),
+    "contains": lambda a, o: isinstance(a, list) and o in a,
+    "contains_any": lambda a, o: isinstance(a, list) and any(x in a for x in o),
+    "contains_none": lambda a, o: isinstance(a, list) and not any(x in a for x in o),
+    "length_at_least": lambda a, o: _sized(a) and len(a) >= o,
+    "length_at_most": lambda a, o: _sized(a) and len(a) <= o,
+}
+
+
 def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
     """Apply one operator; returns (result, actual value to show as evidence)."""
-    if op == "equals":
-        if _number(actual) and _number(operand):
-            return actual == operand, actual
-        return actual == operand and type(actual) is type(operand), actual
-    if op == "not_equals":
-        return actual != operand, actual
-    if op == "one_of":
-        return actual in operand, actual
-    if op == "not_one_of":
-        return actual not in operand, actual
-    if op in ("at_least", "at_most"):
-        if not (_number(actual) and _number(operand)):
-            return False, actual
-        return (actual >= operand) if op == "at_least" else (actual <= operand), actual
-    if op == "contains":
-        return isinstance(actual, list) and operand in actual, actual
-    if op == "contains_any":
-        return isinstance(actual, list) and any(o in actual for o in operand), actual
-    if op == "contains_none":
-        return isinstance(actual, list) and not any(o in actual for o in operand), actual
-    if op == "length_at_least":
-        return isinstance(actual, list | str | dict) and len(actual) >= operand, actual
-    if op == "length_at_most":
-        return isinstance(actual, list | str | dict) and len(actual) <= operand, actual
+    test = _TESTS.get(op)
+    if test is not None:
+        return test(actual, operand), actual
     if op == "ips_within":
         if not isinstance(actual, list):
             return False, actual
@@ -181,16 +192,29 @@ def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
     raise ValueError(f"unknown operator {op!r}")  # the checklist validator rules this out
 
 
-_OPERATOR_OF: dict[int, str] = {}
+_DATE_OPERATORS = frozenset({"within_days", "days_until_at_least"})
+_STATIC: dict[int, tuple[Mapping[str, Any], str, Any]] = {}
+_NOT_STATIC = object()
 
 
-def _operator_of(node: Mapping[str, Any]) -> str:
-    """The leaf's operator; checklist nodes live as long as the process, so cache by id."""
-    op = _OPERATOR_OF.get(id(node))
-    if op is None or op not in node:
+def _static(node: Mapping[str, Any], ctx: Context) -> tuple[str, Any]:
+    """(operator, expected text or _NOT_STATIC) of a leaf, computed once per node.
+
+    Keyed by id() with the node kept alive alongside, so an id is never reused
+    for another node while its entry exists. Expected text is cached only for
+    literal operands of operators that do not depend on the audit date.
+    """
+    cached = _STATIC.get(id(node))
+    if cached is None or cached[0] is not node:
         op = next(k for k in LEAF_OPERATORS if k in node)
-        _OPERATOR_OF[id(node)] = op
-    return op
+        raw = node[op]
+        is_reference = isinstance(raw, dict) and bool(raw) and next(iter(raw)) in (
+            OPERAND_REFERENCES)
+        expected = (_NOT_STATIC if is_reference or op in _DATE_OPERATORS or op == "present"
+                    else _expected(op, raw, ctx))
+        cached = (node, op, expected)
+        _STATIC[id(node)] = cached
+    return cached[1], cached[2]
 
 
 class Evaluator:
@@ -198,6 +222,9 @@ class Evaluator:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Named conditions depend only on the document, parameters, date and the
+        # innermost loop item ('@'), so one evaluator (one setup) computes each once.
+        self._refs: dict[tuple[str, str], Outcome] = {}
 
     def fact(self, path: str) -> tuple[str, Any]:
         pointer = self.ctx.pointer(path)
@@ -238,6 +265,8 @@ class Evaluator:
         return raw, None
 
     def eval(self, node: Mapping[str, Any]) -> Outcome:
+        if "fact" in node:  # most nodes are leaves: test for them first
+            return self._leaf(node)
         if "all" in node:
             return self._all([self.eval(c) for c in node["all"]])
         if "any" in node:
@@ -250,7 +279,11 @@ class Evaluator:
         if "at_least" in node and "of" in node:
             return self._at_least(int(node["at_least"]), [self.eval(c) for c in node["of"]])
         if "ref" in node:
-            return self.eval(self.ctx.conditions[node["ref"]])
+            key = (node["ref"], self.ctx.items[-1] if self.ctx.items else "")
+            outcome = self._refs.get(key)
+            if outcome is None:
+                outcome = self._refs[key] = self.eval(self.ctx.conditions[node["ref"]])
+            return outcome
         if "some" in node or "every" in node:
             return self._quantifier(node)
         if "secret_scan" in node:
@@ -349,7 +382,7 @@ class Evaluator:
                         location)
 
     def _leaf(self, node: Mapping[str, Any]) -> Outcome:
-        op = _operator_of(node)
+        op, static_expected = _static(node, self.ctx)
         pointer, actual = self.fact(node["fact"])
         if actual is not MISSING and actual in node.get("missing_values", ()):
             actual = MISSING
@@ -360,7 +393,8 @@ class Evaluator:
         operand, why = self.operand(node[op])
         if operand is MISSING:
             return Outcome(None, (self._ev(pointer, self._shown(actual), why),))
-        expected = _expected(op, operand, self.ctx)
+        expected = (static_expected if static_expected is not _NOT_STATIC
+                    else _expected(op, operand, self.ctx))
         if actual is MISSING:
             value = node.get("if_missing")
             return Outcome(value, (self._ev(pointer, None, expected),))

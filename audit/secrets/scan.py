@@ -7,6 +7,7 @@ validation, so that even a validation error cannot echo a secret back.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,7 @@ class SecretHit:
     value: str
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys recur in every setup
 def _key_names_secret(key: str) -> bool:
     words = [w.lower() for w in _WORD_SPLIT.split(key) if w]
     if not words:
@@ -117,9 +119,8 @@ def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
         elif isinstance(node, str):
             for kind, secret in classify(node, key):
                 credentials.append(SecretHit(here(), kind, secret))
-            if any(c.isdigit() for c in node):
-                for match in ACCOUNT_ID.finditer(node):
-                    accounts.append(SecretHit(here(), "IBKR account number", match.group(0)))
+            for match in ACCOUNT_ID.finditer(node):
+                accounts.append(SecretHit(here(), "IBKR account number", match.group(0)))
 
     visit(document, None)  # depth is bounded by the loader's nesting limit
     return credentials, accounts
