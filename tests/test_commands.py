@@ -107,3 +107,17 @@ def test_init_interview_writes_a_valid_setup(tmp_path: Path) -> None:
     assert setup.data["risk"]["cross_asset_monitoring"] is True
     assert setup.data["automation"] == {"enabled": False}
     assert invoke("check", str(target), "--as-of", "2026-11-25").exit_code in (0, 1)
+
+
+def test_every_lazily_loaded_command_resolves_and_has_help() -> None:
+    import click
+
+    from audit.cli.main import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name, (_module, _attr, short) in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command), name
+        assert short and invoke(name, "--help").exit_code == 0, name
+    top = invoke("--help").stdout
+    assert all(name in top for name in COMMANDS)
