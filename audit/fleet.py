@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -79,6 +79,8 @@ _JOB: Job | None = None
 
 def _init(job: Job) -> None:
     global _JOB
+    if job.fmt == "text":  # a line per setup: statuses only, no evidence to build
+        job = replace(job, options=replace(job.options, keep_evidence=False))
     _JOB = job
 
 

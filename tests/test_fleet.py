@@ -91,3 +91,25 @@ def test_jsonl_for_explicit_files_too() -> None:
     assert result.exit_code == 1
     assert [json.loads(line)["summary"]["fail"] for line in result.stdout.splitlines()] in (
         [6, 0], [0, 6])
+
+
+def test_statuses_without_evidence_match_the_full_evaluation() -> None:
+    """Fleet text mode skips evidence; the statuses must be exactly the same."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from audit.engine import checklist
+    from audit.engine.evaluate import Options, evaluate
+    from audit.loading import load_setup
+
+    lists = checklist.load()
+    full = Options(as_of=dt.date(2026, 11, 25))
+    lean = replace(full, keep_evidence=False)
+    for name in ("maya", "secure", "minimal"):
+        setup = load_setup(str(EXAMPLES / f"{name}.json"))
+        with_evidence = evaluate(setup, lists, full)
+        without = evaluate(setup, lists, lean)
+        assert [(f.id, f.item, f.status) for f in with_evidence] == [
+            (f.id, f.item, f.status) for f in without]
+        assert all(f.evidence == () for f in without)
+        assert all(f.evidence for f in with_evidence)

@@ -193,6 +193,7 @@ def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
 
 
 _DATE_OPERATORS = frozenset({"within_days", "days_until_at_least"})
+_NO_EVIDENCE = Evidence("", None, None)
 _STATIC: dict[int, tuple[Mapping[str, Any], str, Any]] = {}
 _NOT_STATIC = object()
 
@@ -220,8 +221,9 @@ def _static(node: Mapping[str, Any], ctx: Context) -> tuple[str, Any]:
 class Evaluator:
     """Evaluates condition nodes; one instance per (setup, checklist set, options)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, keep_evidence: bool = True) -> None:
         self.ctx = ctx
+        self.keep_evidence = keep_evidence
         # Named conditions depend only on the document, parameters, date and the
         # innermost loop item ('@'), so one evaluator (one setup) computes each once.
         self._refs: dict[tuple[str, str], Outcome] = {}
@@ -369,6 +371,8 @@ class Evaluator:
         """The one place evidence is built, so nothing from the setup escapes unredacted:
         the pointer (a key can be a pasted secret), the value, and an expected value that
         was computed from the document (``collect``, ``lookup``)."""
+        if not self.keep_evidence:
+            return _NO_EVIDENCE
         redact = self.ctx.redactor
         location = None
         if pointer.startswith("/$files/"):  # a fact from a configuration file: say where
