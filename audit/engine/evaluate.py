@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from audit.engine.checklist import Checklists
@@ -76,6 +76,11 @@ def evaluate(setup: Setup, lists: Checklists, options: Options,
 
 
 def _decide(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence, ...], str | None]:
+    status, evidence, note = _verdict(check, evaluator)
+    return status, evidence if evaluator.keep_evidence else (), note
+
+
+def _verdict(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence, ...], str | None]:
     if check.applies_if is not None:
         applies = evaluator.eval(check.applies_if)
         if applies.value is False:
@@ -88,31 +93,28 @@ def _decide(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence,
     return _status(outcome.value), outcome.evidence, note
 
 
+def _kept(evaluator: Evaluator, *evidence: Evidence) -> tuple[Evidence, ...]:
+    return evidence if evaluator.keep_evidence else ()
+
+
 def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
-    findings = _findings(check, evaluator)
-    if evaluator.keep_evidence:
-        return findings
-    return [replace(f, evidence=()) for f in findings]
-
-
-def _findings(check: Check, evaluator: Evaluator) -> list[Finding]:
     if check.for_each is None:
         return [Finding(check, *_decide(check, evaluator))]
     items = resolve(evaluator.ctx.document, check.for_each)
     if items is MISSING and check.for_each.startswith("/$files/"):
         # Configuration-file checks run only on files given on the command line; the
         # pointer stays inside the setup file, where evidence pointers always are.
-        return [Finding(check, Status.SKIP, (Evidence("", "no such file given",
-                                                      "a file given on the command line"),),
+        shown = Evidence("", "no such file given", "a file given on the command line")
+        return [Finding(check, Status.SKIP, _kept(evaluator, shown),
                         "give the file with --ibc, --jts or --gateway-conf")]
     if items is MISSING or not isinstance(items, list):
         # The check that asks for the list itself (e.g. DEV-001) reports it as manual;
         # repeating that for every per-item check would bury it.
-        return [Finding(check, Status.SKIP, (Evidence(check.for_each, None, "declared"),),
-                        "nothing declared to check")]
+        shown = Evidence(check.for_each, None, "declared")
+        return [Finding(check, Status.SKIP, _kept(evaluator, shown), "nothing declared to check")]
     if not items:
-        return [Finding(check, Status.SKIP, (Evidence(check.for_each, [], "at least one item"),),
-                        "no items declared")]
+        shown = Evidence(check.for_each, [], "at least one item")
+        return [Finding(check, Status.SKIP, _kept(evaluator, shown), "no items declared")]
     findings = []
     for index, item in enumerate(items):
         pointer = join(check.for_each, index)
