@@ -140,11 +140,11 @@ _EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
 }
 
 
-def _expected(op: str, operand: Any, ctx: Context) -> Any:
+def _expected(op: str, operand: Any, as_of: dt.date) -> Any:
     """What the check wanted, for evidence: the literal for ``equals``, words otherwise."""
     if op == "equals":
         return operand
-    return _EXPECTED[op](operand, ctx.as_of)
+    return _EXPECTED[op](operand, as_of)
 
 
 def _equals(actual: Any, operand: Any) -> bool:
@@ -194,28 +194,82 @@ def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
 
 _DATE_OPERATORS = frozenset({"within_days", "days_until_at_least"})
 _NO_EVIDENCE = Evidence("", None, None)
-_STATIC: dict[int, tuple[Mapping[str, Any], str, Any]] = {}
-_NOT_STATIC = object()
+LeafFn = Callable[["Evaluator"], Outcome]
+_COMPILED: dict[int, tuple[Mapping[str, Any], LeafFn]] = {}
 
 
-def _static(node: Mapping[str, Any], ctx: Context) -> tuple[str, Any]:
-    """(operator, expected text or _NOT_STATIC) of a leaf, computed once per node.
+def _leaf_fn(node: Mapping[str, Any]) -> LeafFn:
+    """The leaf compiled once: operator, pointer form and operand kind decided up front.
 
-    Keyed by id() with the node kept alive alongside, so an id is never reused
-    for another node while its entry exists. Expected text is cached only for
-    literal operands of operators that do not depend on the audit date.
+    Keyed by id() with the node kept alive alongside, so an id is never reused for
+    another node while its entry exists.
     """
-    cached = _STATIC.get(id(node))
+    cached = _COMPILED.get(id(node))
     if cached is None or cached[0] is not node:
-        op = next(k for k in LEAF_OPERATORS if k in node)
-        raw = node[op]
-        is_reference = isinstance(raw, dict) and bool(raw) and next(iter(raw)) in (
-            OPERAND_REFERENCES)
-        expected = (_NOT_STATIC if is_reference or op in _DATE_OPERATORS or op == "present"
-                    else _expected(op, raw, ctx))
-        cached = (node, op, expected)
-        _STATIC[id(node)] = cached
-    return cached[1], cached[2]
+        cached = (node, _compile_leaf(node))
+        _COMPILED[id(node)] = cached
+    return cached[1]
+
+
+def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
+    op = next(k for k in LEAF_OPERATORS if k in node)
+    raw = node[op]
+    path: str = node["fact"]
+    relative = path == "@" or path.startswith("@/")
+    suffix = path[1:]
+    missing_values = node.get("missing_values")
+    if_missing = node.get("if_missing")
+    is_reference = isinstance(raw, dict) and bool(raw) and next(iter(raw)) in (
+        OPERAND_REFERENCES)
+    dated = op in _DATE_OPERATORS
+    test = _TESTS.get(op)
+    literal_expected = (None if is_reference or dated or op == "present"
+                        else _expected(op, raw, dt.date.min))
+
+    def run(ev: Evaluator) -> Outcome:
+        ctx = ev.ctx
+        if relative:
+            if not ctx.items:
+                raise ValueError(f"{path!r} used outside for_each/some/every")
+            pointer = ctx.items[-1] + suffix
+        else:
+            pointer = path
+        actual = resolve(ctx.document, pointer)
+        if missing_values is not None and actual is not MISSING and actual in missing_values:
+            actual = MISSING
+        keep = ev.keep_evidence
+        if op == "present":
+            found = actual is not MISSING
+            shown = None if actual is MISSING else actual
+            return Outcome(found == raw, (ev._ev(pointer, shown, _expected(op, raw, ctx.as_of))
+                                          if keep else _NO_EVIDENCE,))
+        if is_reference:
+            operand, why = ev.operand(raw)
+            if operand is MISSING:
+                shown = None if actual is MISSING else actual
+                return Outcome(None, (ev._ev(pointer, shown, why),))
+        else:
+            operand = raw
+        expected = (None if not keep else literal_expected if literal_expected is not None
+                    else _expected(op, operand, ctx.as_of))
+        if actual is MISSING:
+            return Outcome(if_missing, (ev._ev(pointer, None, expected),))
+        if op == "declared":
+            return Outcome(True, (ev._ev(pointer, actual, expected),))
+        if dated:
+            try:
+                when = dt.date.fromisoformat(actual)
+            except (TypeError, ValueError):
+                return Outcome(False, (ev._ev(pointer, actual, expected),))
+            age = (ctx.as_of - when).days
+            ok = 0 <= age <= int(operand) if op == "within_days" else -age >= int(operand)
+            return Outcome(ok, (ev._ev(pointer, actual, expected),))
+        if test is not None:
+            return Outcome(test(actual, operand), (ev._ev(pointer, actual, expected),))
+        result, shown_value = _apply(op, actual, operand)
+        return Outcome(result, (ev._ev(pointer, shown_value, expected),))
+
+    return run
 
 
 class Evaluator:
@@ -386,31 +440,4 @@ class Evaluator:
                         location)
 
     def _leaf(self, node: Mapping[str, Any]) -> Outcome:
-        op, static_expected = _static(node, self.ctx)
-        pointer, actual = self.fact(node["fact"])
-        if actual is not MISSING and actual in node.get("missing_values", ()):
-            actual = MISSING
-        if op == "present":
-            found = actual is not MISSING
-            return Outcome(found == node[op], (self._ev(pointer, self._shown(actual),
-                                                       _expected(op, node[op], self.ctx)),))
-        operand, why = self.operand(node[op])
-        if operand is MISSING:
-            return Outcome(None, (self._ev(pointer, self._shown(actual), why),))
-        expected = (static_expected if static_expected is not _NOT_STATIC
-                    else _expected(op, operand, self.ctx))
-        if actual is MISSING:
-            value = node.get("if_missing")
-            return Outcome(value, (self._ev(pointer, None, expected),))
-        if op == "declared":
-            return Outcome(True, (self._ev(pointer, self._shown(actual), expected),))
-        if op in ("within_days", "days_until_at_least"):
-            try:
-                when = dt.date.fromisoformat(actual)
-            except (TypeError, ValueError):
-                return Outcome(False, (self._ev(pointer, self._shown(actual), expected),))
-            age = (self.ctx.as_of - when).days
-            ok = 0 <= age <= int(operand) if op == "within_days" else -age >= int(operand)
-            return Outcome(ok, (self._ev(pointer, actual, expected),))
-        result, shown = _apply(op, actual, operand)
-        return Outcome(result, (self._ev(pointer, self._shown(shown), expected),))
+        return _leaf_fn(node)(self)
