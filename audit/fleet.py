@@ -84,12 +84,17 @@ def _init(job: Job) -> None:
     _JOB = job
 
 
-def _one_line(report: Report) -> str:
-    failed = [f for f in report.findings if f.status is Status.FAIL]
-    worst = report.worst_failure()
-    label = "FAIL" if failed else "ok"
-    return (f"{label:<4}  {worst.value if worst else '-':<8}  {len(failed):>3} failed  "
-            f"{report.summary()['manual']:>3} manual  {clean(report.setup_path)}\n")
+# Plain lookups: enum attribute access is slow on Python 3.11 and this runs per finding.
+_STATUS_NAMES = {s: s.value for s in Status}
+_RANK = {s: s.rank for s in Severity}
+_SEVERITY_BY_RANK = {s.rank: s.value for s in Severity}
+_FAIL = Status.FAIL
+
+
+def _one_line(report: Report, counts: dict[str, int], worst: int) -> str:
+    label = "FAIL" if counts["fail"] else "ok"
+    return (f"{label:<4}  {_SEVERITY_BY_RANK.get(worst, '-'):<8}  {counts['fail']:>3} failed  "
+            f"{counts['manual']:>3} manual  {clean(report.setup_path)}\n")
 
 
 def audit_one(path: str) -> Result:
@@ -100,14 +105,24 @@ def audit_one(path: str) -> Result:
         report = audit_file(path, job.lists, job.options, job.limits, job.checks)
     except AuditError as exc:
         return Result(path, "", "; ".join(p.render() for p in exc.problems))
-    failed = tuple(sorted({f.id for f in report.findings if f.status is Status.FAIL}))
-    worst = report.worst_failure()
+    # One pass over the findings for everything the summary needs.
+    counts = dict.fromkeys(_STATUS_NAMES.values(), 0)
+    failed_ids: set[str] = set()
+    worst = -1
+    for finding in report.findings:
+        status = finding.status
+        counts[_STATUS_NAMES[status]] += 1
+        if status is _FAIL:
+            failed_ids.add(finding.check.id)
+            worst = max(worst, _RANK[finding.check.severity])
+    threshold = job.render.fail_on
+    gate = threshold is not None and worst >= _RANK[threshold]
+    failed = tuple(sorted(failed_ids))
     if job.fmt == "text":  # one line per setup; -q keeps only the failing ones
-        output = _one_line(report) if failed or not job.render.quiet else ""
+        output = _one_line(report, counts, worst) if failed or not job.render.quiet else ""
     else:
         output = get(job.fmt)([report], job.render)
-    return Result(path, output, None, report.summary(), failed,
-                  worst.rank if worst else -1, bool(report.failed_at(job.render.fail_on)))
+    return Result(path, output, None, counts, failed, worst, gate)
 
 
 @dataclass

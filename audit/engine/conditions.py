@@ -321,8 +321,8 @@ class Evaluator:
         return raw, None
 
     def eval(self, node: Mapping[str, Any]) -> Outcome:
-        if "fact" in node:  # most nodes are leaves: test for them first
-            return self._leaf(node)
+        if "fact" in node:  # most nodes are leaves: straight to the compiled closure
+            return _leaf_fn(node)(self)
         if "all" in node:
             return self._all([self.eval(c) for c in node["all"]])
         if "any" in node:
