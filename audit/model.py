@@ -168,7 +168,6 @@ class Report:
     checklist_digest: str = ""
     setup_sha256: str = ""
     lines: Mapping[str, int] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def line_of(self, pointer: str) -> int | None:
         """Line of ``pointer`` in the setup (or of its nearest ancestor), when located."""

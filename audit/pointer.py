@@ -74,6 +74,3 @@ def ancestors(pointer: str) -> Iterator[str]:
             return
         pointer = pointer.rsplit("/", 1)[0]
 
-
-def parent(pointer: str) -> str:
-    return pointer.rsplit("/", 1)[0] if pointer else ""

@@ -104,6 +104,10 @@ def test_drill_success_records_and_updates_setup(enrolled: pyotp.TOTP, tmp_path:
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT name, tested_on, result FROM drills").fetchall() == [
             ("yubikey", today, "ok")]
+    listed = json.loads(invoke("history", "--drills", "--history-db", str(db), "-f",
+                               "json").stdout)
+    assert listed == [{"authenticator": "yubikey", "tested_on": today, "result": "ok"}]
+    assert f"{today}  yubikey" in invoke("history", "--drills", "--history-db", str(db)).stdout
 
 
 def test_drill_reports_clock_drift(enrolled: pyotp.TOTP, tmp_path: Path) -> None:

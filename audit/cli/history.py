@@ -21,13 +21,28 @@ def open_store(path: str | None, *, create: bool = False) -> Store:
 @click.argument("setup", required=False, metavar="[SETUP.json]")
 @history_db_option
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--drills", "show_drills", is_flag=True,
+              help="List backup-authenticator drills instead of audits.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def history_command(setup: str | None, history_db: str | None, limit: int, fmt: str) -> None:
-    """List recorded audits, newest first (all setups, or only SETUP's).
+def history_command(setup: str | None, history_db: str | None, limit: int, show_drills: bool,
+                    fmt: str) -> None:
+    """List recorded audits (or drills), newest first (all setups, or only SETUP's).
 
-    Runs are recorded by 'ibkr-audit check --record'.
+    Runs are recorded by 'ibkr-audit check --record', drills by 'ibkr-audit drill'.
     """
+    if show_drills:
+        with open_store(history_db) as store:
+            drills = store.drills()[:limit]
+        if fmt == "json":
+            click.echo(json.dumps([{"authenticator": n, "tested_on": d, "result": r}
+                                   for n, d, r in drills], indent=2))
+            return
+        if not drills:
+            click.echo("No drills recorded.", err=True)
+        for name, tested_on, result in drills:
+            click.echo(f"{tested_on}  {name:<20}  {result}")
+        return
     with open_store(history_db) as store:
         runs = store.runs(setup, limit)
     if fmt == "json":

@@ -35,7 +35,6 @@ class Checklists:
     params: dict[str, Any] = field(default_factory=dict)
     param_descriptions: dict[str, str] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)
-    sources: list[str] = field(default_factory=list)
     digest: str = ""
 
     def by_id(self) -> dict[str, Check]:
@@ -102,7 +101,6 @@ def _load_files(paths: tuple[Path, ...]) -> Checklists:
                 problems.append(Problem(_describe(error), file=str(path),
                                         line=located[0] if located else None, pointer=pointer))
             continue
-        result.sources.append(str(path))
         for kind in ("params", "conditions"):
             for name, spec in data.get(kind, {}).items():
                 key = f"{kind}:{name}"

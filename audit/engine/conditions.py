@@ -351,7 +351,7 @@ class Evaluator:
                                                 f"the {node['probe']} probe"),))
             return Outcome(probe.value, (self._ev(probe.pointer, probe.observed,
                                                   probe.expected),))
-        return self._leaf(node)
+        raise ValueError(f"unrecognised condition with keys {sorted(node)}")  # validated away
 
     @staticmethod
     def _kleene(outcomes: list[Outcome], decisive: bool) -> Outcome:
@@ -438,6 +438,3 @@ class Evaluator:
                             entry.get("lines", {}).get(key), key)
         return Evidence(redact.text(pointer), redact.value(actual), redact.value(expected),
                         location)
-
-    def _leaf(self, node: Mapping[str, Any]) -> Outcome:
-        return _leaf_fn(node)(self)

@@ -244,6 +244,3 @@ class Store:
         return [(r[0], r[1], r[2]) for r in self.conn.execute(
             "SELECT name, tested_on, result FROM drills ORDER BY id DESC")]
 
-    def count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
-

@@ -39,7 +39,6 @@ def report_dict(report: Report) -> dict[str, Any]:
         "as_of": report.as_of,
         "summary": report.summary(),
         "findings": [finding_dict(f) for f in report.findings],
-        **report.extra,
     }
 
 
