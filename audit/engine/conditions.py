@@ -14,7 +14,7 @@ import ipaddress
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from audit.model import Evidence
 from audit.pointer import MISSING, join, resolve
@@ -23,8 +23,9 @@ from audit.secrets.scan import REDACTED, Redactor, SecretHit
 Truth = bool | None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
+    """A condition's value and the evidence that decided it (a tuple: made per node)."""
+
     value: Truth
     evidence: tuple[Evidence, ...] = ()
 
