@@ -87,7 +87,7 @@ def active(setup: Setup, lists: Checklists, as_of: dt.date,
 
 def apply(findings: list[Finding], waivers: dict[str, Waiver]) -> list[Finding]:
     """Failures covered by a waiver in force become ``waived``; nothing else changes."""
-    return [replace(f, status=Status.WAIVED, waiver=waivers[f.id], note=(
+    return [f._replace(status=Status.WAIVED, waiver=waivers[f.id], note=(
                 f"waived until {waivers[f.id].expires}: {waivers[f.id].reason}"))
             if f.status is Status.FAIL and f.id in waivers else f
             for f in findings]
