@@ -61,6 +61,8 @@ class Job:
     limits: Limits
     fmt: str
     render: RenderOptions
+    extra_waivers: tuple[dict[str, Any], ...] = ()  # from --waivers FILE
+    waiver_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,8 @@ def audit_one(path: str) -> Result:
     if job is None:
         raise RuntimeError("fleet worker used before _init")
     try:
-        report = audit_file(path, job.lists, job.options, job.limits, job.checks)
+        report = audit_file(path, job.lists, job.options, job.limits, job.checks,
+                            extra_waivers=list(job.extra_waivers), waiver_file=job.waiver_file)
     except AuditError as exc:
         return Result(path, "", "; ".join(p.render() for p in exc.problems))
     # One pass over the findings for everything the summary needs.

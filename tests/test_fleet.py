@@ -113,3 +113,14 @@ def test_statuses_without_evidence_match_the_full_evaluation() -> None:
             (f.id, f.item, f.status) for f in without]
         assert all(f.evidence == () for f in without)
         assert all(f.evidence for f in with_evidence)
+
+
+def test_waivers_file_applies_in_fleet_mode(fleet_dir: Path, tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.json"
+    waivers.write_text(json.dumps({"waivers": [
+        {"check": "AUTO-002", "reason": "dry-run orders only", "expires": "2026-12-31"}]}))
+    result = run(str(fleet_dir / "maya*.json"), "-f", "jsonl", "--waivers", str(waivers))
+    assert result.exit_code == 0  # the only high failure is waived in every setup
+    statuses = {next(f["status"] for f in json.loads(line)["findings"] if f["id"] == "AUTO-002")
+                for line in result.stdout.splitlines()}
+    assert statuses == {"waived"}

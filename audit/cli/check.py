@@ -141,9 +141,11 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
         if record or only_changes or config_facts is not None:
             raise UsageError("--record, --only-changes, --ibc, --jts and --gateway-conf work on "
                              "explicit setup files")
-        _fleet(setups, fleet.Job(lists, selected, options, limits, fmt,
-                                 RenderOptions(quiet=quiet, fail_on=threshold)),
-               jobs or os.cpu_count() or 1, output, quiet)
+        job = fleet.Job(lists, selected, options, limits, fmt,
+                        RenderOptions(quiet=quiet, fail_on=threshold), tuple(extra_waivers),
+                        waiver_file)
+        click.get_current_context().exit(_fleet(setups, job, jobs or os.cpu_count() or 1,
+                                                output, quiet))
     reports: list[Report] = []
     errors: list[InputError] = []
     for path in setups:
@@ -175,8 +177,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
 
 
 def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | None,
-           quiet: bool) -> None:
-    """Audit a fleet; exit 2 if any file was invalid, else 1/0 by the gate."""
+           quiet: bool) -> int:
+    """Audit a fleet; the exit code is 2 if any file was invalid, else 1/0 by the gate."""
     paths = fleet.expand(setups)
     if not paths:
         raise UsageError("no *.json setup files found in " + ", ".join(setups))
@@ -193,8 +195,7 @@ def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | Non
         click.echo(text, nl=False)
     elif not quiet:
         click.echo(text, nl=False, err=True)
-    code = EXIT_INPUT if summary.invalid else EXIT_FINDINGS if summary.gate_failures else EXIT_OK
-    click.get_current_context().exit(code)
+    return EXIT_INPUT if summary.invalid else EXIT_FINDINGS if summary.gate_failures else EXIT_OK
 
 
 def _remember(reports: list[Report], history_db: str | None, record: bool,
