@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from audit.auditor import audit_file
 from audit.engine.checklist import Checklists
@@ -182,7 +182,11 @@ class Progress:
         sys.stderr.flush()
 
 
-def run(paths: list[str], job: Job, jobs: int, out: IO[str],
+class Writer(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+
+def run(paths: list[str], job: Job, jobs: int, out: Writer,
         progress: bool) -> tuple[Summary, float]:
     """Audit ``paths`` with ``jobs`` processes, writing each output as it finishes."""
     summary = Summary()
@@ -245,34 +249,3 @@ def render_summary(summary: Summary, elapsed: float, by_id: dict[str, Check]) ->
         if summary.invalid > len(summary.invalid_files):
             lines.append(f"  … and {summary.invalid - len(summary.invalid_files)} more")
     return "\n".join(lines) + "\n"
-
-
-def stream_target(output: str | None) -> tuple[IO[str], Any]:
-    """stdout, or a temp file beside ``output`` that :func:`finish` renames into place."""
-    if not output or output == "-":
-        return sys.stdout, None
-    import tempfile
-
-    from audit.errors import OutputError, Problem
-
-    directory = Path(output).resolve().parent
-    try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in finish()
-            "w", encoding="utf-8", dir=directory, prefix=f".{Path(output).name}.",
-            suffix=".tmp", delete=False)
-    except OSError as exc:
-        raise OutputError([Problem(f"cannot write: {exc.strerror or exc}", file=output)]) from None
-    os.fchmod(handle.fileno(), 0o600)
-    return handle, handle.name
-
-
-def finish(handle: IO[str], temp: str | None, output: str | None, keep: bool) -> None:
-    if temp is None or output is None:
-        return
-    handle.flush()
-    os.fsync(handle.fileno())
-    handle.close()
-    if keep:
-        Path(temp).replace(output)
-    else:
-        Path(temp).unlink(missing_ok=True)

@@ -25,6 +25,7 @@ from audit.cli.common import (
 from audit.engine import checklist, waivers
 from audit.engine.evaluate import Options
 from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
+from audit.fsutil import atomic_writer
 from audit.loading import Limits
 from audit.model import Report
 from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
@@ -182,14 +183,12 @@ def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | Non
     paths = fleet.expand(setups)
     if not paths:
         raise UsageError("no *.json setup files found in " + ", ".join(setups))
-    handle, temp = fleet.stream_target(output)
-    keep = False
-    try:
-        progress = not quiet and sys.stderr.isatty()
-        summary, elapsed = fleet.run(paths, job, jobs, handle, progress)
-        keep = True
-    finally:
-        fleet.finish(handle, temp, output, keep)
+    progress = not quiet and sys.stderr.isatty()
+    if output and output != "-":
+        with atomic_writer(output) as out:  # replaced only once the run is complete
+            summary, elapsed = fleet.run(paths, job, jobs, out, progress)
+    else:
+        summary, elapsed = fleet.run(paths, job, jobs, sys.stdout, progress)
     text = fleet.render_summary(summary, elapsed, job.lists.by_id())
     if job.fmt == "text" and not output:
         click.echo(text, nl=False)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from audit.errors import UsageError
-from audit.fsutil import write_atomic
+from audit.fsutil import PRIVATE, write_atomic
 from audit.model import Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,10 +59,10 @@ def use_color(flag: bool | None, stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def emit(text: str, output: str | None, color: bool = False) -> None:
-    """Write ``text`` to ``output`` atomically (private file), or to stdout."""
+def emit(text: str, output: str | None, color: bool = False, mode: int = PRIVATE) -> None:
+    """Write ``text`` to ``output`` atomically (private file by default), or to stdout."""
     if output and output != "-":
-        write_atomic(output, text)
+        write_atomic(output, text, mode)
     else:
         # click strips ANSI codes off-terminal unless told the colour was intended.
         click.echo(text, nl=False, color=color or None)

@@ -24,10 +24,4 @@ def schema_command(kind: str, output: str | None) -> None:
     """
     schema = load_schema(f"{kind}.schema.json")
     # A schema holds no account data, so it is written world-readable.
-    text = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
-    if output and output != "-":
-        from audit.fsutil import write_atomic
-
-        write_atomic(output, text, mode=0o644)
-    else:
-        emit(text, None)
+    emit(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", output, mode=0o644)
