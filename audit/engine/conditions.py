@@ -180,17 +180,12 @@ _TESTS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _apply(op: str, actual: Any, operand: Any) -> tuple[bool, Any]:
-    """Apply one operator; returns (result, actual value to show as evidence)."""
-    test = _TESTS.get(op)
-    if test is not None:
-        return test(actual, operand), actual
-    if op == "ips_within":
-        if not isinstance(actual, list):
-            return False, actual
-        ok, offending = _ips_within(actual, operand)
-        return ok, offending if offending else actual
-    raise ValueError(f"unknown operator {op!r}")  # the checklist validator rules this out
+def _ips_test(actual: Any, operand: Any) -> tuple[bool, Any]:
+    """``ips_within``: (result, what to show: the offending entries when there are any)."""
+    if not isinstance(actual, list):
+        return False, actual
+    ok, offending = _ips_within(actual, operand)
+    return ok, offending if offending else actual
 
 
 _DATE_OPERATORS = frozenset({"within_days", "days_until_at_least"})
@@ -224,8 +219,9 @@ def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
         OPERAND_REFERENCES)
     dated = op in _DATE_OPERATORS
     test = _TESTS.get(op)
-    literal_expected = (None if is_reference or dated or op == "present"
-                        else _expected(op, raw, dt.date.min))
+    if test is None and not dated and op not in ("present", "declared", "ips_within"):
+        raise ValueError(f"operator {op!r} has no implementation")  # guards LEAF_OPERATORS
+    literal_expected = None if is_reference or dated else _expected(op, raw, dt.date.min)
 
     def run(ev: Evaluator) -> Outcome:
         ctx = ev.ctx
@@ -238,12 +234,10 @@ def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
         actual = resolve(ctx.document, pointer)
         if missing_values is not None and actual is not MISSING and actual in missing_values:
             actual = MISSING
-        keep = ev.keep_evidence
         if op == "present":
             found = actual is not MISSING
-            shown = None if actual is MISSING else actual
-            return Outcome(found == raw, (ev._ev(pointer, shown, _expected(op, raw, ctx.as_of))
-                                          if keep else _NO_EVIDENCE,))
+            return Outcome(found == raw, (ev._ev(pointer, actual if found else None,
+                                                 literal_expected),))
         if is_reference:
             operand, why = ev.operand(raw)
             if operand is MISSING:
@@ -251,7 +245,8 @@ def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
                 return Outcome(None, (ev._ev(pointer, shown, why),))
         else:
             operand = raw
-        expected = (None if not keep else literal_expected if literal_expected is not None
+        expected = (None if not ev.keep_evidence
+                    else literal_expected if literal_expected is not None
                     else _expected(op, operand, ctx.as_of))
         if actual is MISSING:
             return Outcome(if_missing, (ev._ev(pointer, None, expected),))
@@ -267,7 +262,7 @@ def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
             return Outcome(ok, (ev._ev(pointer, actual, expected),))
         if test is not None:
             return Outcome(test(actual, operand), (ev._ev(pointer, actual, expected),))
-        result, shown_value = _apply(op, actual, operand)
+        result, shown_value = _ips_test(actual, operand)  # the one operator left
         return Outcome(result, (ev._ev(pointer, shown_value, expected),))
 
     return run
@@ -393,7 +388,7 @@ class Evaluator:
             value = node.get("if_missing")
             return Outcome(value, (self._ev(pointer, None, "declared"),))
         if not isinstance(items, list):
-            return Outcome(False, (self._ev(pointer, self._shown(items), "a list"),))
+            return Outcome(False, (self._ev(pointer, items, "a list"),))
         outcomes = []
         for index in range(len(items)):
             self.ctx.items.append(join(pointer, index))
@@ -418,9 +413,6 @@ class Evaluator:
 
         return Outcome(False, tuple(
             self._ev(hit.pointer, shown(hit), f"no {hit.kind} in the setup file") for hit in hits))
-
-    def _shown(self, value: Any) -> Any:
-        return None if value is MISSING else value
 
     def _ev(self, pointer: str, actual: Any, expected: Any) -> Evidence:
         """The one place evidence is built, so nothing from the setup escapes unredacted:
