@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import replace
 from typing import Any
 
 from audit import __version__
@@ -48,15 +47,11 @@ def audit_setup(setup: Setup, lists: Checklists, options: Options,
 
 def audit_file(path: str, lists: Checklists, options: Options, limits: Limits | None = None,
                checks: list[Check] | None = None, *, locate: bool = False,
-               extra_waivers: list[dict[str, Any]] | None = None,
-               waiver_file: str | None = None,
-               config_facts: tuple[dict[str, Any], list[str]] | None = None) -> Report:
-    """Load, validate and audit one file; ``extra_waivers`` come from ``waiver_file``;
-    ``config_facts`` are parsed IBC/jts/gateway files and their secret values."""
+               extra_waivers: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+               waiver_file: str | None = None) -> Report:
+    """Load, validate, assemble (see :func:`audit.pipeline.assemble`) and audit one file."""
+    from audit.pipeline import assemble
+
     setup = load_setup(path, limits, show_account_ids=options.show_account_ids)
-    setup = waivers.merge(setup, extra_waivers or [], waiver_file)
-    if config_facts is not None:
-        facts, secrets = config_facts
-        setup = replace(setup, data={**setup.data, "$files": facts},
-                        extra_secrets=[*setup.extra_secrets, *secrets])
-    return audit_setup(setup, lists, options, checks, locate=locate)
+    return audit_setup(assemble(setup, extra_waivers, waiver_file), lists, options, checks,
+                       locate=locate)

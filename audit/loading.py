@@ -160,6 +160,7 @@ def parse(text: str, path: str, limits: Limits) -> Any:
     except RecursionError:  # pragma: no cover - the depth check runs first
         raise InputError([Problem("nesting is too deep", file=path)]) from None
     if duplicates:
+        scan_and_learn(value)  # the error names keys: any that are secrets must be known
         positions = build_position_map(text)
         raise InputError([
             Problem("duplicate key; JSON readers disagree on which value wins, so keep only one",
@@ -167,6 +168,19 @@ def parse(text: str, path: str, limits: Limits) -> Any:
             for p in positions.duplicates
         ])
     return value
+
+
+def scan_and_learn(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
+    """Scan a parsed input and tell the redaction boundary what it holds.
+
+    Every reader calls this as soon as an input parses, before validating it, so
+    that no message about the input can show a secret from it.
+    """
+    from audit import boundary
+
+    credentials, accounts = scan(document)
+    boundary.learn([hit.value for hit in credentials])
+    return credentials, accounts
 
 
 def _check_depth(text: str, path: str, limits: Limits) -> None:
@@ -410,8 +424,8 @@ def load_setup(path: str, limits: Limits | None = None, *,
     raw = read_bytes(path, limits)
     text = decode(raw, display)
     data = parse(text, display, limits)
+    credentials, accounts = scan_and_learn(data)
     problems = _check_sizes(data, display, limits)
-    credentials, accounts = scan(data)
     setup = Setup(display, text, data if isinstance(data, dict) else {},
                   hashlib.sha256(raw).hexdigest(), credentials, accounts)
     redactor = Redactor(setup.secrets(), show_account_ids)

@@ -93,7 +93,7 @@ def test_exit_3_on_internal_error_without_traceback(monkeypatch: pytest.MonkeyPa
     def boom(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("synthetic failure")
 
-    monkeypatch.setattr(check_module, "audit_file", boom)
+    monkeypatch.setattr(check_module.pipeline, "audit_path", boom)
     monkeypatch.delenv("IBKR_AUDIT_DEBUG", raising=False)
     with pytest.raises(SystemExit) as exc:
         main(["check", MAYA])

@@ -2,68 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from audit import fleet
-from audit.auditor import audit_file
-from audit.cli.common import (
-    FAIL_ON_CHOICES,
-    color_option,
-    emit,
-    history_db_option,
-    output_option,
-    parse_date,
-    parse_fail_on,
-    parse_params,
-    use_color,
-)
-from audit.engine import checklist, waivers
-from audit.engine.evaluate import Options
+from audit import boundary, fleet, pipeline
+from audit.cli.common import color_option, emit, history_db_option, output_option, use_color
 from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
-from audit.fsutil import atomic_writer
-from audit.loading import Limits
 from audit.model import Report
+from audit.pipeline import Request, audit_options
 from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
 
 
 @click.command()
 @click.argument("setups", nargs=-1, required=True, metavar="SETUP.json|DIR|GLOB...")
-@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS), case_sensitive=False),
+              default="text", show_default=True, help="Report format.")
 @output_option
-@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
-              help="Exit 1 when a check at or above this severity fails ('never': always 0).")
-@click.option("--checklist", "checklists", multiple=True, metavar="PATH",
-              help="Add checks from a checklist file or directory (repeatable).")
-@click.option("--only", multiple=True, metavar="ID|AREA",
-              help="Run only these checks or areas (repeatable).")
-@click.option("--skip", "skip_", multiple=True, metavar="ID|AREA",
-              help="Do not run these checks or areas (repeatable).")
-@click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD",
-              help="Evaluate date checks as if today were this date (default: today).")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="Override a checklist parameter, e.g. max_review_age_days=60 "
-                   "(see 'ibkr-audit checks --params').")
-@click.option("--waivers", "waiver_file", metavar="FILE",
-              help='Extra waivers, as {"waivers": [...]} (appended to the setup\'s own).')
-@click.option("--allow-critical-waivers", is_flag=True,
-              help="Accept waivers for critical checks (refused by default).")
-@click.option("--ibc", "ibc_files", multiple=True, metavar="PATH",
-              help="Also audit this IBC config.ini (repeatable).")
-@click.option("--jts", "jts_files", multiple=True, metavar="PATH",
-              help="Also audit this TWS/Gateway jts.ini (repeatable).")
-@click.option("--gateway-conf", "gateway_files", multiple=True, metavar="PATH",
-              help="Also audit this Client Portal gateway conf.yaml (repeatable).")
-@click.option("--check-keyring", is_flag=True,
-              help="Also verify that the keyring entry the setup declares exists (may prompt "
-                   "to unlock the keyring; the secret is never read out).")
-@click.option("--show-account-ids", is_flag=True,
-              help="Print IBKR account numbers in full instead of masking them (U***1234).")
+@audit_options
 @click.option("--quiet", "-q", is_flag=True,
               help="Text/markdown: show only failing, manual and waived checks (fleet: only "
                    "failing setups, no progress bar).")
@@ -75,28 +33,10 @@ from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
               help="Print nothing unless something changed since the last recorded run of "
                    "the setup (for cron: mail only when there is news).")
 @history_db_option
-@click.option("--max-review-age", type=click.IntRange(1), metavar="DAYS",
-              help="Days before profile.reviewed_on is too old (default 90).")
-@click.option("--max-backup-test-age", type=click.IntRange(1), metavar="DAYS",
-              help="Days before a backup authenticator test is too old (default 180).")
-@click.option("--max-bytes", type=click.IntRange(1), default=Limits.max_bytes, show_default=True,
-              help="Refuse setup files larger than this.")
-@click.option("--max-depth", type=click.IntRange(1, 1000), default=Limits.max_depth,
-              show_default=True, help="Refuse setup files nested deeper than this.")
-@click.option("--max-string", type=click.IntRange(1), default=Limits.max_string,
-              show_default=True, help="Refuse strings (and keys) longer than this.")
-@click.option("--max-items", type=click.IntRange(1), default=Limits.max_items,
-              show_default=True, help="Refuse lists with more items than this.")
 @color_option
-def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
-          checklists: tuple[str, ...], only: tuple[str, ...], skip_: tuple[str, ...],
-          as_of: dt.date | None, params: tuple[str, ...],
-          waiver_file: str | None, allow_critical_waivers: bool, ibc_files: tuple[str, ...],
-          jts_files: tuple[str, ...], gateway_files: tuple[str, ...], check_keyring: bool,
-          show_account_ids: bool, quiet: bool, record: bool, only_changes: bool,
-          history_db: str | None, max_review_age: int | None,
-          max_backup_test_age: int | None, max_bytes: int, max_depth: int, max_string: int,
-          max_items: int, jobs: int | None, color: bool | None) -> None:
+def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Request,
+          quiet: bool, record: bool, only_changes: bool, history_db: str | None,
+          jobs: int | None, color: bool | None) -> None:
     """Audit SETUP.json files against the checklists and print a report.
 
     Use '-' to read a setup from standard input.
@@ -114,46 +54,26 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, fail_on: str,
       ibkr-audit check setup.json --format json --output report.json
       ibkr-audit check setup.json --fail-on critical --checklist ./my-checks
     """
-    lists = checklist.load(checklists)
-    selected = checklist.select(lists, only, skip_)
-    overrides = parse_params(params, lists.params)
-    for name, value in (("max_review_age_days", max_review_age),
-                        ("max_backup_test_age_days", max_backup_test_age)):
-        if value is not None:
-            overrides[name] = value
-    options = Options(as_of=as_of or dt.date.today(), params=overrides,
-                      show_account_ids=show_account_ids,
-                      allow_critical_waivers=allow_critical_waivers,
-                      check_keyring=check_keyring)
-    extra_waivers = waivers.read_waiver_file(waiver_file) if waiver_file else []
-    config_facts = None
-    if ibc_files or jts_files or gateway_files:
-        from audit.importers import configs
-
-        config_facts = configs.load({"ibc": list(ibc_files), "jts": list(jts_files),
-                                     "gateway": list(gateway_files)})
-    limits = Limits(max_bytes=max_bytes, max_depth=max_depth, max_string=max_string,
-                    max_items=max_items)
-    threshold = parse_fail_on(fail_on)
+    fmt = fmt.lower()
+    prepared = pipeline.prepare(request)
+    threshold = request.threshold
     if fleet.is_fleet(setups) or jobs is not None or fmt == "jsonl":
         if fmt not in fleet.FLEET_FORMATS:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
                              f" globs, --jobs, jsonl) writes {', '.join(fleet.FLEET_FORMATS)}")
-        if record or only_changes or config_facts is not None:
+        if record or only_changes or request.has_config_files:
             raise UsageError("--record, --only-changes, --ibc, --jts and --gateway-conf work on "
                              "explicit setup files")
-        job = fleet.Job(lists, selected, options, limits, fmt,
-                        RenderOptions(quiet=quiet, fail_on=threshold), tuple(extra_waivers),
-                        waiver_file)
+        job = fleet.Job(prepared.lists, prepared.checks, prepared.options, request.limits, fmt,
+                        RenderOptions(quiet=quiet, fail_on=threshold), prepared.extra_waivers,
+                        request.waiver_file)
         click.get_current_context().exit(_fleet(setups, job, jobs or os.cpu_count() or 1,
                                                 output, quiet))
     reports: list[Report] = []
     errors: list[InputError] = []
     for path in setups:
         try:
-            reports.append(audit_file(path, lists, options, limits, selected,
-                                      locate=fmt in NEEDS_LINES, extra_waivers=extra_waivers,
-                                      waiver_file=waiver_file, config_facts=config_facts))
+            reports.append(pipeline.audit_path(path, prepared, locate=fmt in NEEDS_LINES))
         except InputError as exc:
             errors.append(exc)
     if errors:
@@ -185,7 +105,7 @@ def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | Non
         raise UsageError("no *.json setup files found in " + ", ".join(setups))
     progress = not quiet and sys.stderr.isatty()
     if output and output != "-":
-        with atomic_writer(output) as out:  # replaced only once the run is complete
+        with boundary.report_writer(output) as out:  # replaced only once the run is complete
             summary, elapsed = fleet.run(paths, job, jobs, out, progress)
     else:
         summary, elapsed = fleet.run(paths, job, jobs, sys.stdout, progress)

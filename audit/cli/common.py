@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from collections.abc import Callable
@@ -10,43 +9,16 @@ from typing import Any, TypeVar
 
 import click
 
-from audit.errors import UsageError
-from audit.fsutil import PRIVATE, write_atomic
-from audit.model import Severity
+from audit import boundary, pipeline
+from audit.fsutil import PRIVATE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
-
-
-def parse_fail_on(value: str) -> Severity | None:
-    return None if value == "never" else Severity(value)
-
-
-def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
-
-
-def parse_params(values: tuple[str, ...], known: dict[str, Any]) -> dict[str, Any]:
-    """``NAME=NUMBER`` pairs for checklist parameters; unknown names are a usage error."""
-    out: dict[str, Any] = {}
-    for item in values:
-        name, sep, raw = item.partition("=")
-        if not sep:
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE")
-        if name not in known:
-            raise UsageError(f"--param {name!r}: unknown parameter; "
-                             f"known: {', '.join(sorted(known))}")
-        try:
-            out[name] = float(raw) if "." in raw else int(raw)
-        except ValueError:
-            raise UsageError(f"--param {name}={raw!r}: value must be a number") from None
-    return out
+# The shared option parsers live with the pipeline; re-exported for other commands.
+FAIL_ON_CHOICES = pipeline.FAIL_ON_CHOICES
+parse_fail_on = pipeline.parse_fail_on
+parse_date = pipeline.parse_date
+parse_params = pipeline.parse_params
 
 
 def use_color(flag: bool | None, stream: Any = None) -> bool:
@@ -60,9 +32,10 @@ def use_color(flag: bool | None, stream: Any = None) -> bool:
 
 
 def emit(text: str, output: str | None, color: bool = False, mode: int = PRIVATE) -> None:
-    """Write ``text`` to ``output`` atomically (private file by default), or to stdout."""
+    """Write ``text`` to ``output`` atomically (private file by default), or to stdout;
+    both through the redaction boundary."""
     if output and output != "-":
-        write_atomic(output, text, mode)
+        boundary.write_report(output, text, mode)
     else:
         # click strips ANSI codes off-terminal unless told the colour was intended.
         click.echo(text, nl=False, color=color or None)

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from audit import __version__
+from audit import __version__, boundary
 from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
 
 # Subcommands are imported only when used: a 'check' run should not pay for the
@@ -66,7 +66,8 @@ class LazyGroup(click.Group):
                       message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, envvar="IBKR_AUDIT_DEBUG",
               help="Show a traceback on internal errors.")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Audit how an Interactive Brokers account is set up.
 
     Describe your setup (devices, MFA, permissions, margin safeguards,
@@ -74,6 +75,9 @@ def cli(debug: bool) -> None:
     Checks come from the bundled checklists; each finding carries evidence
     (the JSON pointer it read) and a remediation.
     """
+    # main() guards the whole run, error messages included; this covers callers
+    # that drive the group directly (click's test runner, shell completion).
+    ctx.with_resource(boundary.guarded())
 
 
 def _report(error: AuditError) -> None:
@@ -85,6 +89,16 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exit 0/1 as the command decides, 2 bad input, 3 internal error."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
         os.environ.get("IBKR_AUDIT_DEBUG"))
+    boundary.reset()
+    with boundary.guarded():
+        code = _run(argv, debug)
+    _flush()
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _run(argv: list[str] | None, debug: bool) -> int | None:
+    """The command's exit code; every message printed here passes the redactor."""
+    code: int | None
     try:
         code = cli.main(args=argv, prog_name="ibkr-audit", standalone_mode=False)
     except AuditError as exc:
@@ -109,8 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"ibkr-audit: internal error: {type(exc).__name__}: {exc} "
                    "(rerun with --debug for a traceback, and please report it)", err=True)
         code = EXIT_INTERNAL
-    _flush()
-    sys.exit(code if isinstance(code, int) else 0)
+    return code
 
 
 def _flush() -> None:

@@ -131,28 +131,86 @@ def mask_account_id(match: re.Match[str]) -> str:
     return f"{prefix}***{last4}"
 
 
+# A secret shorter than this is never searched for inside text: replacing "e" or "30"
+# wherever it occurs would mangle unrelated words and, by the holes it leaves, reveal
+# the secret. Such values are still replaced where they appear as a whole value, and
+# the scan reports them as a finding either way.
+MIN_SEARCHABLE = 6
+# Characters that continue a word: a replacement swallows them, so "<redacted>" never
+# sits inside a word and never reveals where a secret began or ended.
+_WORD = r"[A-Za-z0-9_]*"
+_SEED_TOKEN = re.compile(r"[A-Za-z2-7]{16,}=*")
+
+
+def _variants(secret: str) -> set[str]:
+    """The ways a secret can be spelt in our outputs: raw, JSON- and HTML-escaped,
+    percent-encoded and shell-quoted."""
+    import html
+    import json
+    import shlex
+    from urllib.parse import quote
+
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
+             html.escape(secret), html.escape(secret, quote=False), quote(secret, safe=""),
+             shlex.quote(secret)}
+    return {f for f in forms if len(f) >= MIN_SEARCHABLE}
+
+
 class Redactor:
-    """Replaces known secrets and masks account ids in any string or JSON value."""
+    """Replaces known secrets and masks account ids in any string or JSON value.
+
+    Secrets are replaced as whole tokens: the word characters around an occurrence go
+    with it. Secrets shorter than :data:`MIN_SEARCHABLE` are replaced only where they
+    are a whole value. Text is also swept for otpauth URIs and base32 seeds the scan
+    never saw (e.g. inside a parser's error message), and account ids are masked.
+    """
 
     def __init__(self, secrets: list[str] | None = None, show_account_ids: bool = False,
                  *, document_is_clean: bool = False) -> None:
-        # Longest first, so a URI is replaced whole before a seed inside it.
-        self._secrets = sorted({s for s in (secrets or []) if s}, key=len, reverse=True)
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
         self.show_account_ids = show_account_ids
+        self.learn(secrets or [])
         # The scan read every string and key of the document and found nothing: values
         # taken from it need no rewriting (a fast path for the common case).
         self.passthrough = document_is_clean and not self._secrets
 
+    def learn(self, secrets: list[str]) -> None:
+        """Add secrets found in another input; every later output hides them too."""
+        fresh = {s for s in secrets if s and s.strip()} - self._secrets
+        if fresh:
+            self._secrets |= fresh
+            self._pattern = None
+            self.passthrough = False
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
     def extend(self, secrets: list[str]) -> Redactor:
-        return Redactor(self._secrets + secrets, self.show_account_ids)
+        out = Redactor(sorted(self._secrets), self.show_account_ids)
+        out.learn(secrets)
+        return out
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        if self._pattern is None and self._secrets:
+            forms = sorted({f for s in self._secrets for f in _variants(s)}, key=len,
+                           reverse=True)
+            if forms:
+                self._pattern = re.compile(
+                    _WORD + "(?:" + "|".join(map(re.escape, forms)) + ")" + _WORD)
+        return self._pattern
 
     def text(self, value: str) -> str:
         if self.passthrough:
             return value
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, REDACTED)
-        value = _OTPAUTH.sub(REDACTED, value)
+        pattern = self._compiled()
+        if pattern is not None:
+            value = pattern.sub(REDACTED, value)
+        if "otpauth:" in value.lower():
+            value = _WORDY_OTPAUTH.sub(REDACTED, value)
+        if len(value) >= 16:
+            value = _SEED_TOKEN.sub(_seed_or_keep, value)
         if not self.show_account_ids:
             value = ACCOUNT_ID.sub(mask_account_id, value)
         return value
@@ -161,9 +219,23 @@ class Redactor:
         if self.passthrough:
             return value
         if isinstance(value, str):
-            return self.text(value)
+            return REDACTED if value in self._secrets else self.text(value)
         if isinstance(value, list):
             return [self.value(v) for v in value]
         if isinstance(value, dict):
-            return {self.text(k): self.value(v) for k, v in value.items()}
+            return {self.value(k): self.value(v) for k, v in value.items()}
         return value
+
+
+_WORDY_OTPAUTH = re.compile(_WORD + r"otpauth://[^\s\"'<>]+", re.IGNORECASE)
+
+
+def _seed_or_keep(match: re.Match[str]) -> str:
+    token = match.group(0)
+    start, end = match.span()
+    text = match.string
+    # Only a whole token: a run of letters inside a longer word is not a seed.
+    if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (
+            end < len(text) and (text[end].isalnum() or text[end] == "_")):
+        return token
+    return REDACTED if _looks_like_seed(token) else token
