@@ -101,9 +101,22 @@ class RedactingStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
+        # click flushes after every echo, even mid-line: pass on what is complete up to
+        # the last blank, and hold the word being written, which may be half a secret.
+        cut = max(self._pending.rfind(" "), self._pending.rfind("\t"))
+        if cut >= 0:
+            ready, self._pending = self._pending[:cut + 1], self._pending[cut + 1:]
+            self.target.write(_redactor.text(ready))
+        self._flush_target()
+
+    def drain(self) -> None:
+        """Pass on everything held back (the run is over, or the file is complete)."""
         if self._pending:
             ready, self._pending = self._pending, ""
             self.target.write(_redactor.text(ready))
+        self._flush_target()
+
+    def _flush_target(self) -> None:
         flush = getattr(self.target, "flush", None)
         if flush is not None:
             flush()
@@ -121,8 +134,9 @@ def guarded() -> Iterator[None]:
         yield
     finally:
         for stream in (sys.stdout, sys.stderr):
-            with suppress(OSError, ValueError):  # the reader went away; main() reports it
-                stream.flush()
+            if isinstance(stream, RedactingStream):
+                with suppress(OSError, ValueError):  # the reader went away; main() reports it
+                    stream.drain()
         sys.stdout, sys.stderr = saved
 
 
@@ -141,4 +155,4 @@ def report_writer(path: str) -> Iterator[IO[str]]:
     with atomic_writer(path) as handle:
         stream = RedactingStream(handle)
         yield stream  # type: ignore[misc]
-        stream.flush()
+        stream.drain()

@@ -337,7 +337,8 @@ def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str
     schema = error.schema if isinstance(error.schema, dict) else {}
 
     def show(v: Any) -> str:
-        rendered = redactor.text(json.dumps(v, ensure_ascii=False))
+        # Whole values first: a secret too short to search for is still a whole value.
+        rendered = redactor.text(json.dumps(redactor.value(v), ensure_ascii=False))
         return rendered if len(rendered) <= 60 else rendered[:57] + "..."
 
     if kind == "additionalProperties" and isinstance(value, dict):
@@ -389,6 +390,8 @@ def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str
     if kind == "pattern":
         hint = schema.get("description", f"must match {error.validator_value}")
         return [(pointer, f"{show(value)} is not valid: {hint}")]
+    if isinstance(value, str) and redactor.value(value) != value:
+        return [(pointer, "is not valid here (the value is not shown: it holds a secret)")]
     return [(pointer, redactor.text(error.message))]
 
 

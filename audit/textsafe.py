@@ -18,3 +18,15 @@ _TABLE.update({c: f"\\u{c:04x}" for c in (0x2028, 0x2029, 0x200E, 0x200F, 0x202A
 def clean(text: str) -> str:
     """``text`` with control, line-separator and bidi-override characters escaped."""
     return text.translate(_TABLE)
+
+
+def shell_quote(word: str) -> str:
+    """One shell word, quoted so that pasting it runs nothing (``$(...)``, ``;``)."""
+    import shlex
+
+    return clean(shlex.quote(word))
+
+
+def shell_command(*words: str) -> str:
+    """A command line the tool suggests, every word quoted for a POSIX shell."""
+    return " ".join(shell_quote(w) for w in words)

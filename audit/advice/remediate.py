@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from audit.advice.data import Advice
 from audit.model import Finding, Status
 from audit.reports.common import evidence_text
+from audit.textsafe import shell_command
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def tasks(findings: list[Finding], advice: Advice, setup_path: str) -> list[Task
             f.id, f.check.title, f.severity.value, f.status.value, stages.get(f.id),
             f.item_label or f.item, action, f.check.where_in_ibkr,
             tuple(evidence_text(e) for e in f.evidence),
-            (f"ibkr-audit explain {f.id}", f"ibkr-audit check {setup_path} --only {f.id}")))
+            (shell_command("ibkr-audit", "explain", f.id),
+             shell_command("ibkr-audit", "check", setup_path, "--only", f.id))))
     rank = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
     out.sort(key=lambda t: (rank[t.severity], 99 if t.stage is None else t.stage, t.id,
                             t.subject or ""))

@@ -9,6 +9,7 @@ import click
 from audit.errors import EXIT_FINDINGS, EXIT_OK, Problem, UsageError
 from audit.loading import load_setup
 from audit.secrets import keyring_store
+from audit.textsafe import shell_command, shell_quote
 
 
 @click.group("credentials")
@@ -60,8 +61,11 @@ def check_command(setup: str) -> None:
     if lookup.found is None:
         raise UsageError(lookup.reason)
     if lookup.found:
-        click.echo(f"Found the keyring entry for service {service!r}, user {username!r}.")
+        click.echo(f"Found the keyring entry for service {shell_quote(service)}, "
+                   f"user {shell_quote(username)}.")
         click.get_current_context().exit(EXIT_OK)
-    click.echo(f"No keyring entry for service {service!r}, user {username!r}. Store it with: "
-               f"ibkr-audit credentials set --service {service} --username {username}")
+    click.echo(f"No keyring entry for service {shell_quote(service)}, user "
+               f"{shell_quote(username)}. Store it with: "
+               + shell_command("ibkr-audit", "credentials", "set", "--service", service,
+                               "--username", username))
     click.get_current_context().exit(EXIT_FINDINGS)

@@ -11,6 +11,7 @@ from audit.cli.common import FAIL_ON_CHOICES, history_db_option, parse_fail_on
 from audit.errors import EXIT_FINDINGS, EXIT_OK, Problem, UsageError
 from audit.history import diff as diffing
 from audit.history.store import Store, default_path
+from audit.textsafe import clean
 
 
 def open_store(path: str | None, *, create: bool = False) -> Store:
@@ -41,7 +42,7 @@ def history_command(setup: str | None, history_db: str | None, limit: int, show_
         if not drills:
             click.echo("No drills recorded.", err=True)
         for name, tested_on, result in drills:
-            click.echo(f"{tested_on}  {name:<20}  {result}")
+            click.echo(f"{tested_on}  {clean(name):<20}  {result}")
         return
     with open_store(history_db) as store:
         runs = store.runs(setup, limit)
@@ -59,7 +60,7 @@ def history_command(setup: str | None, history_db: str | None, limit: int, show_
     for r in runs:
         click.echo(f"{r.id:>5}  {r.recorded_at:<20}  {r.counts['fail']:>4} "
                    f"{r.counts['manual']:>6} {r.counts['pass']:>4}  "
-                   f"{r.worst_failure or '-':<8}  {r.setup_path}")
+                   f"{r.worst_failure or '-':<8}  {clean(r.setup_path)}")
 
 
 @click.command("diff")
@@ -86,17 +87,17 @@ def diff_command(run_a: int | None, run_b: int | None, setup: str | None,
         else:
             if run_a is not None:
                 anchor = store.run(run_a)
-                latest = store.runs(anchor.setup_path, 1)[0]
+                latest = store.runs(anchor.setup_key, 1)[0]
                 before, after = anchor, latest
             else:
-                target = setup or next(iter(r.setup_path for r in store.runs(limit=1)), None)
+                target = setup or next(iter(r.setup_key for r in store.runs(limit=1)), None)
                 if target is None:
                     raise UsageError([Problem("no recorded runs to compare",
                                               file=str(store.path))])
                 runs = store.runs(target, 2)
                 if len(runs) < 2:
                     raise UsageError([Problem("needs two recorded runs of this setup",
-                                              file=target)])
+                                              file=setup or str(store.path))])
                 after, before = runs[0], runs[1]
         result = diffing.compare(before, after, store.findings(before.id),
                                  store.findings(after.id))

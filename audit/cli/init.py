@@ -13,6 +13,7 @@ from audit import _resources
 from audit.errors import Problem, UsageError
 from audit.fsutil import write_atomic
 from audit.loading import load_schema, load_setup
+from audit.textsafe import shell_command
 
 EXAMPLES = ("maya", "minimal", "secure")
 
@@ -215,4 +216,4 @@ def init_command(path: str, force: bool, non_interactive: bool, example: str | N
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     write_atomic(target, text)
     load_setup(str(target))  # refuses (exit 2) if we ever wrote something invalid
-    click.echo(f"Wrote {path}. Next: ibkr-audit check {path}", err=True)
+    click.echo(f"Wrote {path}. Next: {shell_command('ibkr-audit', 'check', path)}", err=True)

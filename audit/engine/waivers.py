@@ -8,7 +8,7 @@ from typing import Any
 
 from audit.engine.checklist import Checklists, suggest
 from audit.errors import InputError, Problem
-from audit.loading import Limits, Setup, decode, parse, read_bytes, validate
+from audit.loading import Limits, Setup, decode, parse, read_bytes, scan_and_learn, validate
 from audit.model import Finding, Severity, Status, Waiver
 from audit.pointer import join
 
@@ -19,6 +19,7 @@ def read_waiver_file(path: str) -> list[dict[str, Any]]:
     """Waivers from ``--waivers FILE``: ``{"waivers": [...]}`` or a bare list."""
     text = decode(read_bytes(path, Limits()), path)
     data = parse(text, path, Limits())
+    scan_and_learn(data)  # before validating: a message may quote any value
     entries = data.get("waivers") if isinstance(data, dict) else data
     if not isinstance(entries, list):
         raise InputError([Problem('expected {"waivers": [...]} or a list of waivers', file=path)])

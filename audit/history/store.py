@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.boundary import redact
 from audit.errors import InputError, OutputError, Problem
 from audit.model import Report, Status
 
@@ -61,6 +62,13 @@ MIGRATIONS: tuple[str, ...] = (
         result    TEXT NOT NULL
     );
     """,
+    # Version 3: file names can hold account ids, so the grouping key becomes a digest
+    # of the path and the stored path is redacted like every other output.
+    """
+    UPDATE runs SET setup_key = ibkr_setup_key(setup_key), setup_path = ibkr_redact(setup_path)
+        WHERE setup_key NOT LIKE 'sha256:%';
+    UPDATE drills SET name = ibkr_redact(name);
+    """,
 )
 
 
@@ -74,6 +82,7 @@ class Run:
     tool_version: str
     counts: dict[str, int]
     worst_failure: str | None
+    setup_key: str = ""  # groups the runs of one file (the stored path is redacted)
 
 
 @dataclass(frozen=True)
@@ -108,8 +117,16 @@ def default_path() -> Path:
 
 
 def setup_key(path: str) -> str:
-    """Runs of the same file group together whatever the working directory was."""
-    return path if path == "<stdin>" else str(Path(path).resolve())
+    """Runs of the same file group together whatever the working directory was.
+
+    A digest of the absolute path, not the path: file names can hold account ids.
+    """
+    import hashlib
+
+    if not path.startswith("sha256:"):
+        absolute = path if path == "<stdin>" else str(Path(path).resolve())
+        path = "sha256:" + hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()
+    return path
 
 
 class Store:
@@ -131,6 +148,8 @@ class Store:
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.create_function("ibkr_setup_key", 1, setup_key, deterministic=True)
+            self.conn.create_function("ibkr_redact", 1, redact, deterministic=True)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise InputError([Problem(f"not a usable history database: {exc}",
@@ -191,7 +210,7 @@ class Store:
                 "INSERT INTO runs (setup_key, setup_path, setup_sha256, recorded_at, as_of,"
                 " tool_version, checklist_digest, n_pass, n_fail, n_manual, n_skip, n_waived,"
                 " worst_failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (setup_key(report.setup_path), report.setup_path, setup_sha256,
+                (setup_key(report.setup_path), redact(report.setup_path), setup_sha256,
                  report.generated_at, report.as_of, report.tool_version,
                  report.checklist_digest, counts["pass"], counts["fail"], counts["manual"],
                  counts["skip"], counts["waived"], worst.value if worst else None))
@@ -199,15 +218,15 @@ class Store:
             conn.executemany(
                 "INSERT INTO findings (run_id, check_id, item, title, area, severity, status,"
                 " evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, f.check_id, f.item, f.title, f.area, f.severity, f.status,
-                  json.dumps(f.evidence)) for f in stored_findings(report)])
+                [(run_id, f.check_id, redact(f.item), f.title, f.area, f.severity, f.status,
+                  redact(json.dumps(f.evidence))) for f in stored_findings(report)])
         return run_id
 
     def runs(self, setup: str | None = None, limit: int | None = None,
              run_id: int | None = None) -> list[Run]:
         """Newest first; only runs of ``setup`` (or the one ``run_id``) when given."""
         query = ("SELECT id, setup_path, setup_sha256, recorded_at, as_of, tool_version, n_pass,"
-                 " n_fail, n_manual, n_skip, n_waived, worst_failure FROM runs")
+                 " n_fail, n_manual, n_skip, n_waived, worst_failure, setup_key FROM runs")
         args: list[Any] = []
         if setup is not None:
             query += " WHERE setup_key = ?"
@@ -220,7 +239,7 @@ class Store:
             query += " LIMIT ?"
             args.append(limit)
         return [Run(r[0], r[1], r[2], r[3], r[4], r[5],
-                    dict(zip([s.value for s in Status], r[6:11], strict=True)), r[11])
+                    dict(zip([s.value for s in Status], r[6:11], strict=True)), r[11], r[12])
                 for r in self.conn.execute(query, args)]
 
     def run(self, run_id: int) -> Run:
@@ -238,7 +257,7 @@ class Store:
     def record_drill(self, name: str, tested_on: str, result: str) -> None:
         with self._write() as conn:
             conn.execute("INSERT INTO drills (name, tested_on, result) VALUES (?, ?, ?)",
-                         (name, tested_on, result))
+                         (redact(name), tested_on, result))
 
     def drills(self) -> list[tuple[str, str, str]]:
         return [(r[0], r[1], r[2]) for r in self.conn.execute(

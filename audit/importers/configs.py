@@ -146,7 +146,12 @@ def parse_gateway(path: str) -> Parsed:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError([Problem(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=path,
+        # The parser quotes the text it choked on, which may be a password (a value
+        # written as a tag, '!secret'): say what is wrong, never what was there.
+        # Token names such as '<block end>' are the parser's own words and stay.
+        problem = re.sub(r"'(?!<[^'<>]*>')[^']*'|\"[^\"]*\"", "(…)",
+                         str(getattr(exc, "problem", "") or ""))
+        raise InputError([Problem(f"invalid YAML: {problem or 'cannot parse'}", file=path,
                                   line=mark.line + 1 if mark else None)]) from None
     if not isinstance(data, dict) or root is None:
         raise InputError([Problem("expected a YAML mapping at the top", file=path, line=1)])

@@ -15,6 +15,7 @@ from typing import Any
 
 from audit.errors import UsageError
 from audit.secrets import keyring_store
+from audit.textsafe import shell_command
 
 clock: Callable[[], float] = time.time  # tests replace this with a fixed time
 
@@ -62,7 +63,7 @@ def load(name: str) -> Any:
     secret = keyring_store.fetch(keyring_store.DRILL_SERVICE, name)
     if secret is None:
         raise UsageError(f"no drill secret enrolled for {name!r}; run "
-                         f"'ibkr-audit drill --enroll {name}' first")
+                         f"'{shell_command('ibkr-audit', 'drill', '--enroll', name)}' first")
     return _totp(secret)
 
 
