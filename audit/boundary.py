@@ -49,8 +49,28 @@ def redactor() -> Redactor:
     return _redactor
 
 
-def redact(text: str) -> str:
-    return _redactor.text(text)
+def redact(text: str) -> Redacted:
+    return Redacted(_redactor.text(text))
+
+
+class Redacted(str):
+    """Text that has passed the redactor (e.g. in a fleet worker, which knew the
+    secrets of its file); streams pass it on without a second pass."""
+
+    __slots__ = ()
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """Secrets learnt inside the block are forgotten after it (one fleet file each):
+    its output must be redacted with :func:`redact` before the block ends."""
+    global _redactor
+    outer = _redactor
+    _redactor = outer.extend([])
+    try:
+        yield
+    finally:
+        _redactor = outer
 
 
 def redact_value(value: Any) -> Any:
@@ -93,6 +113,9 @@ class RedactingStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
+        if type(text) is Redacted and not self._pending:
+            self.target.write(text)
+            return len(text)
         self._pending += text
         cut = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
         if cut >= 0:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from audit import boundary
 from audit.auditor import audit_file
 from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options
@@ -100,6 +101,15 @@ def _one_line(report: Report, counts: dict[str, int], worst: int) -> str:
 
 
 def audit_one(path: str) -> Result:
+    """Audit one file; its output and errors leave already redacted with its secrets."""
+    with boundary.scope():
+        result = _audit_one(path)
+        output = result.output.rstrip("\n") if _JOB and _JOB.fmt == "json" else result.output
+        return replace(result, output=boundary.redact(output),
+                       error=None if result.error is None else boundary.redact(result.error))
+
+
+def _audit_one(path: str) -> Result:
     job = _JOB
     if job is None:
         raise RuntimeError("fleet worker used before _init")
@@ -204,7 +214,8 @@ def run(paths: list[str], job: Job, jobs: int, out: Writer,
             sys.stderr.write(f"ibkr-audit: error: {result.error}\n")
         if result.output:
             if job.fmt == "json":
-                out.write(("" if first else ",\n") + result.output.rstrip("\n"))
+                out.write("" if first else ",\n")
+                out.write(result.output)  # redacted in the worker, and stripped there
                 first = False
             else:
                 out.write(result.output)

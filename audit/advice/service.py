@@ -13,7 +13,7 @@ from audit.auditor import audit_setup
 from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options, evaluator_for
 from audit.loading import Setup
-from audit.model import Finding, Report
+from audit.model import Check, Finding, Report
 from audit.secrets.scan import Redactor
 
 
@@ -32,8 +32,10 @@ class Analysis:
                 "generated_at": self.report.generated_at, "as_of": self.report.as_of}
 
 
-def analyse(setup: Setup, lists: Checklists, options: Options) -> Analysis:
-    report = audit_setup(setup, lists, options)
+def analyse(setup: Setup, lists: Checklists, options: Options,
+            checks: list[Check] | None = None) -> Analysis:
+    """``checks`` (default: all) are the ones the user selected with --only/--skip."""
+    report = audit_setup(setup, lists, options, checks)
     findings = list(report.findings)
     advice = advice_data.load(lists)
     rec = recommend(setup.data, evaluator_for(setup, lists, options), advice, findings)

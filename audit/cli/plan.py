@@ -30,7 +30,8 @@ def _common(f: click.decorators.FC) -> click.decorators.FC:
 def _analyse(setup_path: str, request: Request) -> Analysis:
     """The same pipeline as 'check': every input it accepts shapes the advice too."""
     prepared = pipeline.prepare(request)
-    return analyse(pipeline.load(setup_path, prepared), prepared.lists, prepared.options)
+    return analyse(pipeline.load(setup_path, prepared), prepared.lists, prepared.options,
+                   prepared.checks)
 
 
 def _exit(analysis: Analysis, request: Request) -> None:
