@@ -24,7 +24,7 @@ from typing import Any
 from audit import _resources
 from audit.errors import InputError, Problem
 from audit.jsonpos import PositionMap, build_position_map
-from audit.pointer import join
+from audit.pointer import join, split
 from audit.secrets.scan import Redactor, SecretHit, scan
 
 STDIN = "-"
@@ -351,10 +351,13 @@ def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str
             hint = get_close_matches(key, known, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else (
                 f"; allowed: {', '.join(known)}" if known else "")
+            notes = any(p.search("x-note") for p in patterns)
             out.append((join(pointer, key),
-                        f"unknown key {redactor.text(key)!r}{suggestion} "
-                        "(custom notes must start with 'x-')"))
+                        f"unknown key {redactor.text(key)!r}{suggestion}"
+                        + (" (custom notes must start with 'x-')" if notes else "")))
         return out
+    if kind == "oneOf" and "description" in schema:
+        return [(pointer, f"needs {schema['description']}")]
     if kind == "required":
         return [(join(pointer, str(name)), f"missing required key {name!r}")
                 for name in error.validator_value if isinstance(value, dict) and name not in value]
@@ -393,6 +396,26 @@ def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str
     if isinstance(value, str) and redactor.value(value) != value:
         return [(pointer, "is not valid here (the value is not shown: it holds a secret)")]
     return [(pointer, redactor.text(error.message))]
+
+
+def schema_problems(errors: list[Any], file: str, text: str | None = None,
+                    redactor: Redactor | None = None, *, drop: int = 0) -> list[Problem]:
+    """jsonschema errors as located problems, the one way every input reports them.
+
+    ``text`` (the file's JSON) gives line numbers; ``drop`` removes leading pointer
+    tokens added by a wrapper document (a waiver file is validated inside a setup).
+    """
+    redactor = redactor or Redactor()
+    positions = build_position_map(text) if text is not None and errors else None
+    problems: list[Problem] = []
+    for error in errors:
+        for pointer, message in describe_schema_error(error, redactor):
+            if drop:
+                pointer = join("", *split(pointer)[drop:])
+            located = positions.locate(pointer) if positions is not None else None
+            problems.append(Problem(message, file=file, line=located[0] if located else None,
+                                    pointer=pointer))
+    return problems
 
 
 def validate(data: Any, schema_name: str = "setup.schema.json") -> list[Any]:
@@ -438,10 +461,7 @@ def load_setup(path: str, limits: Limits | None = None, *,
             file=display, line=1, pointer=""))
     if problems:
         raise InputError(_locate(problems, setup))
-    found: list[Problem] = []
-    for error in schema_errors(data):
-        for pointer, message in describe_schema_error(error, redactor):
-            found.append(Problem(message, file=display, pointer=pointer))
+    found = schema_problems(schema_errors(data), display, redactor=redactor)
     if found:
         raise InputError(_locate(found, setup))
     return setup

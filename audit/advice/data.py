@@ -10,8 +10,7 @@ from typing import Any
 from audit import _resources
 from audit.engine.checklist import Checklists, walk
 from audit.errors import ChecklistError, Problem
-from audit.jsonpos import build_position_map
-from audit.loading import Limits, decode, parse, read_bytes, validate
+from audit.loading import Limits, decode, parse, read_bytes, schema_problems, validate
 from audit.pointer import join
 
 ADVICE_FILES = ("interfaces.json", "plan.json")
@@ -43,12 +42,7 @@ def load(lists: Checklists, directory: Path | None = None) -> Advice:
         data, text = _read(path)
         errors = validate(data, "advice.schema.json")
         if errors:
-            positions = build_position_map(text)
-            for error in errors:
-                pointer = join("", *error.absolute_path)
-                located = positions.locate(pointer)
-                problems.append(Problem(str(error.message), file=str(path),
-                                        line=located[0] if located else None, pointer=pointer))
+            problems.extend(schema_problems(errors, str(path), text))
             continue
         baseline.extend(data.get("baseline_interfaces", []))
         for key in merged:

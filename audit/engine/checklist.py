@@ -19,8 +19,7 @@ from typing import Any
 from audit import _resources
 from audit.engine.conditions import LEAF_OPERATORS
 from audit.errors import ChecklistError, Problem, UsageError
-from audit.jsonpos import build_position_map
-from audit.loading import Limits, decode, parse, read_bytes, validate
+from audit.loading import Limits, decode, parse, read_bytes, schema_problems, validate
 from audit.model import Check, Reference, Severity
 from audit.pointer import join
 
@@ -94,12 +93,7 @@ def _load_files(paths: tuple[Path, ...]) -> Checklists:
         # files in a checkout (maybe mid-edit) and custom checklists are validated here.
         errors = [] if _resources.is_packaged(path) else validate(data, CHECKLIST_SCHEMA)
         if errors:
-            positions = build_position_map(text)
-            for error in errors:
-                pointer = join("", *error.absolute_path)
-                located = positions.locate(pointer)
-                problems.append(Problem(_describe(error), file=str(path),
-                                        line=located[0] if located else None, pointer=pointer))
+            problems.extend(schema_problems(errors, str(path), text))
             continue
         for kind in ("params", "conditions"):
             for name, spec in data.get(kind, {}).items():
@@ -131,16 +125,6 @@ def _load_files(paths: tuple[Path, ...]) -> Checklists:
         raise ChecklistError(problems)
     result.digest = digest.hexdigest()
     return result
-
-
-def _describe(error: Any) -> str:
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "oneOf" and "description" in schema:
-        return f"needs {schema['description']}"
-    message = str(error.message)
-    if error.validator == "additionalProperties":
-        return message.replace("Additional properties are not allowed", "unknown key(s):")
-    return message
 
 
 def _check(raw: dict[str, Any], source: str, origin: str) -> Check:

@@ -8,7 +8,16 @@ from typing import Any
 
 from audit.engine.checklist import Checklists, suggest
 from audit.errors import InputError, Problem
-from audit.loading import Limits, Setup, decode, parse, read_bytes, scan_and_learn, validate
+from audit.loading import (
+    Limits,
+    Setup,
+    decode,
+    parse,
+    read_bytes,
+    scan_and_learn,
+    schema_problems,
+    validate,
+)
 from audit.model import Finding, Severity, Status, Waiver
 from audit.pointer import join
 
@@ -25,9 +34,8 @@ def read_waiver_file(path: str) -> list[dict[str, Any]]:
         raise InputError([Problem('expected {"waivers": [...]} or a list of waivers', file=path)])
     # Validate each entry with the setup schema's own definition of a waiver.
     wrapper = {"schema_version": 1, "profile": {"residence": "US"}, "waivers": entries}
-    problems = [Problem(str(e.message), file=path,
-                        pointer=join("", *list(e.absolute_path)[1:]))
-                for e in validate(wrapper) if list(e.absolute_path)[:1] == ["waivers"]]
+    errors = [e for e in validate(wrapper) if list(e.absolute_path)[:1] == ["waivers"]]
+    problems = schema_problems(errors, path, drop=1)
     if problems:
         raise InputError(problems)
     return entries
