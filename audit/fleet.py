@@ -24,7 +24,7 @@ from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options
 from audit.errors import AuditError
 from audit.loading import Limits
-from audit.model import Check, Report, Severity, Status
+from audit.model import Check, Report, Severity, Status, at_or_above
 from audit.reports import RenderOptions, get
 from audit.textsafe import clean
 
@@ -129,7 +129,7 @@ def _audit_one(path: str) -> Result:
             failed_ids.add(finding.check.id)
             worst = max(worst, _RANK[finding.check.severity])
     threshold = job.render.fail_on
-    gate = threshold is not None and worst >= _RANK[threshold]
+    gate = worst >= 0 and at_or_above(_SEVERITY_BY_RANK[worst], threshold)
     failed = tuple(sorted(failed_ids))
     if job.fmt == "text":  # one line per setup; -q keeps only the failing ones
         output = _one_line(report, counts, worst) if failed or not job.render.quiet else ""

@@ -44,6 +44,23 @@ class Status(enum.Enum):
     WAIVED = "waived"
 
 
+# Order in reports: what needs action first.
+STATUS_ORDER = {Status.FAIL: 0, Status.MANUAL: 1, Status.WAIVED: 2, Status.PASS: 3, Status.SKIP: 4}
+
+
+def severity_rank(severity: Severity | str) -> int:
+    """Higher is worse; accepts the enum or its value (as stored in history)."""
+    return (severity if isinstance(severity, Severity) else Severity(severity)).rank
+
+
+def at_or_above(severity: Severity | str, threshold: Severity | None) -> bool:
+    """The one ``--fail-on`` gate: does a failure at ``severity`` trip ``threshold``?
+
+    ``None`` is ``--fail-on never``: nothing trips it.
+    """
+    return threshold is not None and severity_rank(severity) >= threshold.rank
+
+
 # Areas in the order reports present them; custom checklists may add more areas,
 # which are shown after these in alphabetical order.
 KNOWN_AREAS = (
@@ -154,9 +171,7 @@ class Finding(NamedTuple):
 
     def is_failure_at(self, threshold: Severity | None) -> bool:
         """True when this finding failed at or above ``threshold`` (None: never)."""
-        if threshold is None or self.status is not Status.FAIL:
-            return False
-        return self.severity.rank >= threshold.rank
+        return self.status is Status.FAIL and at_or_above(self.severity, threshold)
 
 
 @dataclass(frozen=True)

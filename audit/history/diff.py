@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.history.store import Run, StoredFinding
-from audit.model import Severity
+from audit.model import Severity, at_or_above, severity_rank
 from audit.textsafe import clean
 
 ABSENT = "absent"
@@ -44,9 +44,7 @@ class Diff:
         return bool(self.regressions or self.fixes or self.evidence_changed or self.other)
 
     def regressions_at(self, threshold: Severity | None) -> list[Change]:
-        if threshold is None:
-            return []
-        return [c for c in self.regressions if Severity(c.severity).rank >= threshold.rank]
+        return [c for c in self.regressions if at_or_above(c.severity, threshold)]
 
 
 def compare(before: Run | None, after: Run | None, old: list[StoredFinding],
@@ -67,7 +65,7 @@ def compare(before: Run | None, after: Run | None, old: list[StoredFinding],
         change = _change(now, before_status, now.status, before_severity)
         newly_failing = now.status == "fail" and before_status != "fail"
         worse = (now.status == "fail" and was is not None
-                 and Severity(now.severity).rank > Severity(was.severity).rank)
+                 and severity_rank(now.severity) > severity_rank(was.severity))
         if newly_failing or worse:
             result.regressions.append(change)
         elif before_status == "fail" and now.status in ("pass", "skip"):
@@ -76,9 +74,8 @@ def compare(before: Run | None, after: Run | None, old: list[StoredFinding],
             result.other.append(change)
         elif was and now.status != "pass" and _evidence(was) != _evidence(now):
             result.evidence_changed.append(change)
-    order = {s.value: -s.rank for s in Severity}
     for bucket in (result.regressions, result.fixes, result.evidence_changed, result.other):
-        bucket.sort(key=lambda c: (order[c.severity], c.check_id, c.item))
+        bucket.sort(key=lambda c: (-severity_rank(c.severity), c.check_id, c.item))
     return result
 
 

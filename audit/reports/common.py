@@ -6,9 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from audit.model import Evidence, Finding, Status, area_sort_key
-
-STATUS_ORDER = {Status.FAIL: 0, Status.MANUAL: 1, Status.WAIVED: 2, Status.PASS: 3, Status.SKIP: 4}
+from audit.model import STATUS_ORDER, Evidence, Finding, area_sort_key
 
 
 def by_area(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
