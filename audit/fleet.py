@@ -28,7 +28,6 @@ from audit.model import Check, Report, Severity, Status, at_or_above
 from audit.reports import RenderOptions, get
 from audit.textsafe import clean
 
-FLEET_FORMATS = ("text", "json", "jsonl", "markdown")
 GLOB_CHARS = set("*?[")
 KEEP_INVALID = 20
 

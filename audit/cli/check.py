@@ -13,7 +13,7 @@ from audit.cli.common import color_option, emit, history_db_option, output_optio
 from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
 from audit.model import Report
 from audit.pipeline import Request, audit_options
-from audit.reports import FORMATS, NEEDS_LINES, RenderOptions, get
+from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
 
 
 @click.command()
@@ -57,10 +57,11 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
     fmt = fmt.lower()
     prepared = pipeline.prepare(request)
     threshold = request.threshold
-    if fleet.is_fleet(setups) or jobs is not None or fmt == "jsonl":
-        if fmt not in fleet.FLEET_FORMATS:
+    form = FORMATS[fmt]
+    if fleet.is_fleet(setups) or jobs is not None or form.fleet_only:
+        if not form.fleet:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
-                             f" globs, --jobs, jsonl) writes {', '.join(fleet.FLEET_FORMATS)}")
+                             f" globs, --jobs, jsonl) writes {', '.join(FLEET_FORMATS)}")
         if record or only_changes or request.has_config_files:
             raise UsageError("--record, --only-changes, --ibc, --jts and --gateway-conf work on "
                              "explicit setup files")
@@ -73,7 +74,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
     errors: list[InputError] = []
     for path in setups:
         try:
-            reports.append(pipeline.audit_path(path, prepared, locate=fmt in NEEDS_LINES))
+            reports.append(pipeline.audit_path(path, prepared, locate=form.needs_lines))
         except InputError as exc:
             errors.append(exc)
     if errors:
@@ -87,7 +88,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         reports, diffs_text = _remember(reports, history_db, record, only_changes)
     if reports:
         render = get(fmt)
-        colored = fmt == "text" and use_color(color) and not output
+        colored = form.color and use_color(color) and not output
         text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
                                              fail_on=threshold))
         if fmt == "text" and diffs_text:

@@ -23,20 +23,30 @@ class RenderOptions:
 
 Formatter = Callable[[Sequence[Report], RenderOptions], str]
 
-# format name -> module under audit.reports that defines ``render``
-FORMATS: dict[str, str] = {
-    "text": "text",
-    "json": "json_report",
-    "markdown": "markdown",
-    "sarif": "sarif",
-    "junit": "junit",
-    "jsonl": "jsonl",
+
+@dataclass(frozen=True)
+class Format:
+    """One report format and what it needs from the pipeline."""
+
+    module: str  # under audit.reports, defining ``render``
+    needs_lines: bool = False  # places findings on a line of the setup (costs a text scan)
+    fleet: bool = False  # can stream one setup at a time in fleet mode
+    fleet_only: bool = False  # always runs in fleet mode (one line per setup)
+    color: bool = False  # may colour its output on a terminal
+
+
+FORMATS: dict[str, Format] = {
+    "text": Format("text", fleet=True, color=True),
+    "json": Format("json_report", fleet=True),
+    "markdown": Format("markdown", fleet=True),
+    "sarif": Format("sarif", needs_lines=True),
+    "junit": Format("junit", needs_lines=True),
+    "jsonl": Format("jsonl", fleet=True, fleet_only=True),
 }
-# Formats that place findings on a line of the setup file; only these pay for locating.
-NEEDS_LINES = frozenset({"sarif", "junit"})
+FLEET_FORMATS = tuple(name for name, f in FORMATS.items() if f.fleet)
 
 
 def get(name: str) -> Formatter:
-    module = importlib.import_module(f"audit.reports.{FORMATS[name]}")
+    module = importlib.import_module(f"audit.reports.{FORMATS[name].module}")
     render: Formatter = module.render
     return render
