@@ -53,5 +53,5 @@ def audit_file(path: str, lists: Checklists, options: Options, limits: Limits | 
     from audit.pipeline import assemble
 
     setup = load_setup(path, limits, show_account_ids=options.show_account_ids)
-    return audit_setup(assemble(setup, extra_waivers, waiver_file), lists, options, checks,
-                       locate=locate)
+    setup = assemble(setup, extra_waivers, waiver_file, check_keyring=options.check_keyring)
+    return audit_setup(setup, lists, options, checks, locate=locate)

@@ -58,6 +58,8 @@ class Setup:
     own_waivers: int = 0
     # Secret values found outside the setup (e.g. IbPassword in IBC's config.ini).
     extra_secrets: list[str] = field(default_factory=list)
+    # Facts observed outside the setup (audit.probes), keyed by probe name.
+    probes: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def positions(self) -> PositionMap:

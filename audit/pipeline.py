@@ -199,7 +199,7 @@ class Prepared:
 def prepare(request: Request, *, keep_evidence: bool = True) -> Prepared:
     """Read checklists, the waiver file and config files; every secret is learnt."""
     from audit import boundary
-    from audit.engine import checklist, waivers
+    from audit.engine import checklist
     from audit.engine.evaluate import Options
 
     boundary.show_account_ids(request.show_account_ids)
@@ -210,7 +210,7 @@ def prepare(request: Request, *, keep_evidence: bool = True) -> Prepared:
                       show_account_ids=request.show_account_ids,
                       allow_critical_waivers=request.allow_critical_waivers,
                       check_keyring=request.check_keyring, keep_evidence=keep_evidence)
-    extra = (tuple(waivers.read_waiver_file(request.waiver_file))
+    extra = (tuple(read_waiver_file(request.waiver_file))
              if request.waiver_file else ())
     facts: dict[str, list[dict[str, Any]]] | None = None
     secrets: list[str] = []
@@ -222,10 +222,31 @@ def prepare(request: Request, *, keep_evidence: bool = True) -> Prepared:
     return Prepared(request, lists, checks, options, extra, facts, tuple(secrets))
 
 
+def read_waiver_file(path: str) -> list[dict[str, Any]]:
+    """Waivers from ``--waivers FILE``: ``{"waivers": [...]}`` or a bare list."""
+    from audit.errors import InputError, Problem
+    from audit.loading import decode, parse, read_bytes, scan_and_learn, schema_problems, validate
+
+    text = decode(read_bytes(path, Limits()), path)
+    data = parse(text, path, Limits())
+    scan_and_learn(data)  # before validating: a message may quote any value
+    entries = data.get("waivers") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise InputError([Problem('expected {"waivers": [...]} or a list of waivers', file=path)])
+    # Validate each entry with the setup schema's own definition of a waiver.
+    wrapper = {"schema_version": 1, "profile": {"residence": "US"}, "waivers": entries}
+    errors = [e for e in validate(wrapper) if list(e.absolute_path)[:1] == ["waivers"]]
+    problems = schema_problems(errors, path, drop=1)
+    if problems:
+        raise InputError(problems)
+    return entries
+
+
 def assemble(setup: Setup, extra_waivers: list[dict[str, Any]] | tuple[dict[str, Any], ...],
              waiver_file: str | None,
              config_facts: dict[str, list[dict[str, Any]]] | None = None,
-             config_secrets: tuple[str, ...] | list[str] = ()) -> Setup:
+             config_secrets: tuple[str, ...] | list[str] = (), *,
+             check_keyring: bool = False) -> Setup:
     """The document the engine evaluates: the setup, plus waivers from ``--waivers``,
     plus facts from config files. The additions are scanned here, once, so that the
     secret checks and the redactor know about them as well as about the setup."""
@@ -245,6 +266,10 @@ def assemble(setup: Setup, extra_waivers: list[dict[str, Any]] | tuple[dict[str,
         credentials, accounts = scan_and_learn(additions)
         setup = replace(setup, credential_hits=[*setup.credential_hits, *credentials],
                         account_hits=[*setup.account_hits, *accounts])
+    if check_keyring:
+        from audit import probes
+
+        setup = replace(setup, probes={**setup.probes, **probes.keyring(setup)})
     return setup
 
 
@@ -255,7 +280,8 @@ def load(path: str, prepared: Prepared) -> Setup:
     setup = load_setup(path, prepared.request.limits,
                        show_account_ids=prepared.request.show_account_ids)
     return assemble(setup, prepared.extra_waivers, prepared.request.waiver_file,
-                    prepared.config_facts, prepared.config_secrets)
+                    prepared.config_facts, prepared.config_secrets,
+                    check_keyring=prepared.request.check_keyring)
 
 
 def evaluate(setup: Setup, prepared: Prepared, *, locate: bool = False) -> Report:

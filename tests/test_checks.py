@@ -107,6 +107,10 @@ def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: P
         elif keyring == "has-entry":
             creds = doc["automation"]["credentials"]
             MemoryKeyring().set_password(creds["keyring_service"], creds["keyring_username"], "x")
+    if keyring is not None:  # the pipeline gathers outside facts; the engine only reads them
+        from audit.pipeline import assemble
+
+        setup = assemble(setup, (), None, check_keyring=True)
     findings = [f for f in evaluate(setup, LISTS, options)
                 if f.id == check_id and (item is None or f.item == item)]
     assert len(findings) == 1, [(f.id, f.item, f.status) for f in findings]

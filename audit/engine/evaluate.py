@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.engine.checklist import Checklists
-from audit.engine.conditions import Context, Evaluator, Outcome, Probe
+from audit.engine.conditions import Context, Evaluator, Outcome
 from audit.loading import Setup
 from audit.model import Check, Evidence, Finding, Status
 from audit.pointer import MISSING, join, resolve
@@ -41,28 +41,9 @@ def evaluator_for(setup: Setup, lists: Checklists, options: Options) -> Evaluato
         redactor=Redactor(setup.secrets(), options.show_account_ids,
                           document_is_clean=not (setup.credential_hits or setup.account_hits)),
         scans={"credentials": setup.credential_hits, "account_ids": setup.account_hits},
-        probes=probes_for(setup, options),
+        # Facts from outside the setup, gathered by the pipeline: the engine does no I/O.
+        probes=setup.probes,
     ), keep_evidence=options.keep_evidence)
-
-
-def probes_for(setup: Setup, options: Options) -> dict[str, Probe]:
-    """Facts from outside the setup; gathered only when the user asked for them."""
-    if not options.check_keyring:
-        return {}
-    pointer = "/automation/credentials/keyring_service"
-    creds = setup.data.get("automation", {}).get("credentials", {})
-    service, username = creds.get("keyring_service"), creds.get("keyring_username")
-    requested = Probe(True, "", "--check-keyring", "--check-keyring")
-    if not (isinstance(service, str) and isinstance(username, str)):
-        return {"keyring_requested": requested, "keyring_entry": Probe(
-            None, pointer, "not declared", "keyring_service and keyring_username declared")}
-    from audit.secrets import keyring_store
-
-    lookup = keyring_store.exists(service, username)
-    observed = {True: "found", False: "not found", None: f"unavailable: {lookup.reason}"}
-    return {"keyring_requested": requested, "keyring_entry": Probe(
-        lookup.found, pointer, observed[lookup.found],
-        f"an entry for service {service!r}, user {username!r}")}
 
 
 def evaluate(setup: Setup, lists: Checklists, options: Options,

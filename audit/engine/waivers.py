@@ -9,36 +9,12 @@ from typing import Any
 from audit.engine.checklist import Checklists, suggest
 from audit.errors import InputError, Problem
 from audit.loading import (
-    Limits,
     Setup,
-    decode,
-    parse,
-    read_bytes,
-    scan_and_learn,
-    schema_problems,
-    validate,
 )
 from audit.model import Finding, Severity, Status, Waiver
 from audit.pointer import join
 
 MAX_DAYS_AHEAD = 365
-
-
-def read_waiver_file(path: str) -> list[dict[str, Any]]:
-    """Waivers from ``--waivers FILE``: ``{"waivers": [...]}`` or a bare list."""
-    text = decode(read_bytes(path, Limits()), path)
-    data = parse(text, path, Limits())
-    scan_and_learn(data)  # before validating: a message may quote any value
-    entries = data.get("waivers") if isinstance(data, dict) else data
-    if not isinstance(entries, list):
-        raise InputError([Problem('expected {"waivers": [...]} or a list of waivers', file=path)])
-    # Validate each entry with the setup schema's own definition of a waiver.
-    wrapper = {"schema_version": 1, "profile": {"residence": "US"}, "waivers": entries}
-    errors = [e for e in validate(wrapper) if list(e.absolute_path)[:1] == ["waivers"]]
-    problems = schema_problems(errors, path, drop=1)
-    if problems:
-        raise InputError(problems)
-    return entries
 
 
 def merge(setup: Setup, extra: list[dict[str, Any]], source: str | None) -> Setup:
