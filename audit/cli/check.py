@@ -36,7 +36,7 @@ from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
 @color_option
 def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Request,
           quiet: bool, record: bool, only_changes: bool, history_db: str | None,
-          jobs: int | None, color: bool | None) -> None:
+          jobs: int | None, color: bool | None) -> int:
     """Audit SETUP.json files against the checklists and print a report.
 
     Use '-' to read a setup from standard input.
@@ -68,8 +68,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         job = fleet.Job(prepared.lists, prepared.checks, prepared.options, request.limits, fmt,
                         RenderOptions(quiet=quiet, fail_on=threshold), prepared.extra_waivers,
                         request.waiver_file)
-        click.get_current_context().exit(_fleet(setups, job, jobs or os.cpu_count() or 1,
-                                                output, quiet))
+        return _fleet(setups, job, jobs or os.cpu_count() or 1, output, quiet)
     reports: list[Report] = []
     errors: list[InputError] = []
     for path in setups:
@@ -94,8 +93,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         if fmt == "text" and diffs_text:
             text = diffs_text + "\n" + text
         emit(text, output, colored)
-    ctx = click.get_current_context()
-    ctx.exit(EXIT_FINDINGS if failed else EXIT_OK)
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | None,

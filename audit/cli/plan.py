@@ -34,9 +34,8 @@ def _analyse(setup_path: str, request: Request) -> Analysis:
                    prepared.checks)
 
 
-def _exit(analysis: Analysis, request: Request) -> None:
-    failed = analysis.report.failed_at(request.threshold)
-    click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
+def _exit_code(analysis: Analysis, request: Request) -> int:
+    return EXIT_FINDINGS if analysis.report.failed_at(request.threshold) else EXIT_OK
 
 
 @click.command("plan")
@@ -44,7 +43,7 @@ def _exit(analysis: Analysis, request: Request) -> None:
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["text", "json", "markdown"], case_sensitive=False),
               default="text", show_default=True)
-def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> None:
+def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> int:
     """Recommend IBKR interfaces for your goals and plan the move, stage by stage.
 
     Stage 0 secures the account, stage 1 uses Client Portal and IBKR Mobile,
@@ -68,7 +67,7 @@ def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> 
     else:
         text = plan_text(data, analysis.stages)
     emit(text, output)
-    _exit(analysis, request)
+    return _exit_code(analysis, request)
 
 
 @click.command("remediate")
@@ -76,7 +75,7 @@ def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> 
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["markdown", "json"], case_sensitive=False),
               default="markdown", show_default=True)
-def remediate_command(setup: str, output: str | None, request: Request, fmt: str) -> None:
+def remediate_command(setup: str, output: str | None, request: Request, fmt: str) -> int:
     """Turn findings into a checklist to work through, worst first.
 
     One Markdown task per failing or manual check, with what to do, where in
@@ -95,4 +94,4 @@ def remediate_command(setup: str, output: str | None, request: Request, fmt: str
     text = (remediate_json(header, items, waived) if fmt == "json"
             else remediate_markdown(header, items, waived))
     emit(text, output)
-    _exit(analysis, request)
+    return _exit_code(analysis, request)
