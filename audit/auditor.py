@@ -10,7 +10,8 @@ from audit import __version__
 from audit.engine import waivers
 from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options, evaluate
-from audit.loading import Limits, Setup, load_setup
+from audit.inputs import Limits
+from audit.loading import Setup, load_setup
 from audit.model import Check, Report
 
 

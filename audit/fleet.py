@@ -23,7 +23,7 @@ from audit.auditor import audit_file
 from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options
 from audit.errors import AuditError
-from audit.loading import Limits
+from audit.inputs import Limits
 from audit.model import Check, Report, Severity, Status, at_or_above
 from audit.reports import RenderOptions, get
 from audit.textsafe import clean

@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 import click
 
 from audit.errors import UsageError
-from audit.loading import Limits, Setup
+from audit.inputs import Limits
+from audit.loading import Setup
 from audit.model import Check, Report, Severity
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -225,7 +226,8 @@ def prepare(request: Request, *, keep_evidence: bool = True) -> Prepared:
 def read_waiver_file(path: str) -> list[dict[str, Any]]:
     """Waivers from ``--waivers FILE``: ``{"waivers": [...]}`` or a bare list."""
     from audit.errors import InputError, Problem
-    from audit.loading import decode, parse, read_bytes, scan_and_learn, schema_problems, validate
+    from audit.inputs import decode, parse, read_bytes, scan_and_learn
+    from audit.schema import schema_problems, validate
 
     text = decode(read_bytes(path, Limits()), path)
     data = parse(text, path, Limits())
@@ -251,7 +253,7 @@ def assemble(setup: Setup, extra_waivers: list[dict[str, Any]] | tuple[dict[str,
     plus facts from config files. The additions are scanned here, once, so that the
     secret checks and the redactor know about them as well as about the setup."""
     from audit.engine import waivers
-    from audit.loading import scan_and_learn
+    from audit.inputs import scan_and_learn
 
     setup = waivers.merge(setup, list(extra_waivers), waiver_file)
     additions: dict[str, Any] = {}

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from audit.loading import load_schema
+from audit.schema import load_schema
 
 SCHEMA = load_schema()
 KNOWN = {"$schema", "$id", "title", "description", "type", "properties", "required",

@@ -98,14 +98,14 @@ def _is_utf8(text: str) -> bool:
 
 @given(doc=valid_setups)
 def test_fast_validator_agrees_with_jsonschema_on_valid(doc: dict[str, Any]) -> None:
-    from audit.loading import _fast_validator, validate
+    from audit.schema import _fast_validator, validate
 
     assert _fast_validator("setup.schema.json")(doc) is (validate(doc) == [])
 
 
 @given(text=mutated_setups())
 def test_fast_validator_never_accepts_what_jsonschema_rejects(text: str) -> None:
-    from audit.loading import _fast_validator, validate
+    from audit.schema import _fast_validator, validate
 
     try:
         doc = json.loads(text)

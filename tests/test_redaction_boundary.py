@@ -136,8 +136,8 @@ def test_fleet_formats_hide_every_secret(planted: dict[str, Path], tmp_path: Pat
     fleet.mkdir()
     fleet.joinpath(planted["setup"].name).write_text(planted["setup"].read_text())
     fleet.joinpath("broken.json").write_text(
-        '{"schema_version": 1, "profile": {"residence": "US", "%s": 1}}'
-        % SECRETS["setup key (seed)"])
+        '{"schema_version": 1, "profile": {"residence": "US", "SEED": 1}}'.replace(
+            "SEED", SECRETS["setup key (seed)"]))
     for fmt in ("text", "json", "jsonl", "markdown"):
         run = invoke("check", str(fleet), "--as-of", AS_OF, "--waivers",
                      str(planted["waivers"]), "-f", fmt, "--jobs", "1")
@@ -197,8 +197,8 @@ def _error_cases(tmp_path: Path, planted: dict[str, Path]) -> list[tuple[str, li
                   "password": {"x-password": SECRETS["setup x-password"], "unique": token}},
         "devices": [{"name": "x", "kind": SECRETS["setup device otpauth"]}]}))
     duplicate = tmp_path / "duplicate.json"
-    duplicate.write_text('{"schema_version": 1, "profile": {"residence": "US", "%s": 1, "%s": 2}}'
-                         % (seed, seed))
+    duplicate.write_text('{"schema_version": 1, "profile": {"residence": "US", "K": 1, "K": 2}}'
+                         .replace("K", seed))
     oversized = tmp_path / "oversized.json"
     oversized.write_text(json.dumps({"schema_version": 1, "profile": {
         "residence": "US", "x-" + seed * 3: SECRETS["setup x-password"]}}))

@@ -10,8 +10,9 @@ from typing import Any
 from audit import _resources
 from audit.engine.checklist import Checklists, walk
 from audit.errors import ChecklistError, Problem
-from audit.loading import Limits, decode, parse, read_bytes, schema_problems, validate
+from audit.inputs import Limits, decode, parse, read_bytes
 from audit.pointer import join
+from audit.schema import schema_problems, validate
 
 ADVICE_FILES = ("interfaces.json", "plan.json")
 

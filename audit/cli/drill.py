@@ -11,8 +11,10 @@ from audit.cli.common import history_db_option
 from audit.errors import EXIT_FINDINGS, InputError, Problem, UsageError
 from audit.fsutil import write_atomic
 from audit.history.store import Store, default_path
+from audit.inputs import Limits, decode, parse, read_bytes
 from audit.jsonpos import set_value
-from audit.loading import Limits, decode, load_setup, parse, read_bytes, validate
+from audit.loading import load_setup
+from audit.schema import validate
 from audit.secrets import drill, keyring_store
 
 ATTEMPTS = 3

@@ -10,8 +10,10 @@ import click
 from audit.errors import InputError, Problem
 from audit.fsutil import write_atomic
 from audit.importers import configs, derive
+from audit.inputs import Limits, decode, parse, read_bytes
 from audit.jsonpos import set_value
-from audit.loading import Limits, decode, load_setup, parse, read_bytes, schema_errors
+from audit.loading import load_setup
+from audit.schema import schema_errors
 from audit.secrets.scan import Redactor
 
 

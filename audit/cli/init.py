@@ -12,7 +12,8 @@ import click
 from audit import _resources
 from audit.errors import Problem, UsageError
 from audit.fsutil import write_atomic
-from audit.loading import load_schema, load_setup
+from audit.loading import load_setup
+from audit.schema import load_schema
 from audit.textsafe import shell_command
 
 EXAMPLES = ("maya", "minimal", "secure")

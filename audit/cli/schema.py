@@ -7,7 +7,7 @@ import json
 import click
 
 from audit.cli.common import emit, output_option
-from audit.loading import load_schema
+from audit.schema import load_schema
 
 
 @click.command("schema")

@@ -19,9 +19,10 @@ from typing import Any
 from audit import _resources
 from audit.engine.conditions import LEAF_OPERATORS
 from audit.errors import ChecklistError, Problem, UsageError
-from audit.loading import Limits, decode, parse, read_bytes, schema_problems, validate
+from audit.inputs import Limits, decode, parse, read_bytes
 from audit.model import Check, Reference, Severity
 from audit.pointer import join
+from audit.schema import schema_problems, validate
 
 CHECKLIST_SCHEMA = "checklist.schema.json"
 

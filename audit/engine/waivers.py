@@ -8,9 +8,7 @@ from typing import Any
 
 from audit.engine.checklist import Checklists, suggest
 from audit.errors import InputError, Problem
-from audit.loading import (
-    Setup,
-)
+from audit.loading import Setup
 from audit.model import Finding, Severity, Status, Waiver
 from audit.pointer import join
 

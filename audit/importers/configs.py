@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError, Problem
-from audit.loading import Limits, decode, read_bytes
+from audit.inputs import Limits, decode, read_bytes
 
 KINDS = ("ibc", "jts", "gateway")
 SECRET_KEYS = {"IbPassword", "FIXPassword", "sslPwd", "ProxyPassword"}

@@ -1,0 +1,204 @@
+"""JSON Schema validation of every input, and its errors as located, redacted problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+from difflib import get_close_matches
+from functools import cache
+from typing import Any
+
+from audit import _resources
+from audit.errors import Problem
+from audit.jsonpos import build_position_map
+from audit.pointer import join, split
+from audit.secrets.scan import Redactor
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# ----------------------------------------------------------------------------- schema
+
+
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _DATE.fullmatch(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_network(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+@cache
+def load_schema(name: str = "setup.schema.json") -> dict[str, Any]:
+    with _resources.schema_path(name).open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+SCHEMAS = ("setup.schema.json", "checklist.schema.json", "advice.schema.json")
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry, Resource
+
+    checker = FormatChecker(formats=())
+    checker.checks("date")(_is_date)
+    checker.checks("ip-network")(_is_network)
+    # Our schemas refer to each other by $id (advice reuses the checklist condition grammar).
+    registry: Registry[Any] = Registry().with_resources(
+        (load_schema(other)["$id"], Resource.from_contents(load_schema(other)))
+        for other in SCHEMAS)
+    return Draft202012Validator(load_schema(name), format_checker=checker, registry=registry)
+
+
+_TYPE_NAMES = {
+    "object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+    "number": "a number", "boolean": "true or false", "null": "null",
+}
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str]]:
+    """(pointer, message) pairs for one jsonschema error, never echoing a secret."""
+    pointer = join("", *error.absolute_path)
+    value = error.instance
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    def show(v: Any) -> str:
+        # Whole values first: a secret too short to search for is still a whole value.
+        rendered = redactor.text(json.dumps(redactor.value(v), ensure_ascii=False))
+        return rendered if len(rendered) <= 60 else rendered[:57] + "..."
+
+    if kind == "additionalProperties" and isinstance(value, dict):
+        known = list(schema.get("properties", {}))
+        patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+        out = []
+        for key in value:
+            if key in known or any(p.search(key) for p in patterns):
+                continue
+            hint = get_close_matches(key, known, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else (
+                f"; allowed: {', '.join(known)}" if known else "")
+            notes = any(p.search("x-note") for p in patterns)
+            out.append((join(pointer, key),
+                        f"unknown key {redactor.text(key)!r}{suggestion}"
+                        + (" (custom notes must start with 'x-')" if notes else "")))
+        return out
+    if kind == "oneOf" and "description" in schema:
+        return [(pointer, f"needs {schema['description']}")]
+    if kind == "required":
+        return [(join(pointer, str(name)), f"missing required key {name!r}")
+                for name in error.validator_value if isinstance(value, dict) and name not in value]
+    if kind == "type":
+        wanted = error.validator_value
+        wanted_list = wanted if isinstance(wanted, list) else [wanted]
+        names = " or ".join(_TYPE_NAMES.get(str(w), str(w)) for w in wanted_list)
+        return [(pointer, f"must be {names}, not {_TYPE_NAMES[_type_of(value)]}")]
+    if kind == "enum":
+        allowed = error.validator_value
+        if len(allowed) > 12:
+            hint = schema.get("description", "not an allowed value")
+            return [(pointer, f"{show(value)} is not valid: {hint}")]
+        return [(pointer, f"{show(value)} is not one of: {', '.join(map(str, allowed))}")]
+    if kind == "const":
+        return [(pointer, f"must be {json.dumps(error.validator_value)}, not {show(value)}")]
+    if kind == "format":
+        what = {"date": "a real calendar date in YYYY-MM-DD form",
+                "ip-network": "an IPv4/IPv6 address or CIDR range"}.get(
+                    error.validator_value, error.validator_value)
+        return [(pointer, f"{show(value)} is not {what}")]
+    bounds = {
+        "minimum": "must be at least {}", "maximum": "must be at most {}",
+        "exclusiveMinimum": "must be greater than {}", "exclusiveMaximum": "must be less than {}",
+        "minLength": "must be at least {} characters long",
+        "maxLength": "must be at most {} characters long",
+        "minItems": "must have at least {} item(s)", "maxItems": "must have at most {} items",
+    }
+    if kind in bounds:
+        return [(pointer, bounds[kind].format(error.validator_value))]
+    if kind == "uniqueItems":
+        return [(pointer, "must not list the same item twice")]
+    if kind == "pattern":
+        hint = schema.get("description", f"must match {error.validator_value}")
+        return [(pointer, f"{show(value)} is not valid: {hint}")]
+    if isinstance(value, str) and redactor.value(value) != value:
+        return [(pointer, "is not valid here (the value is not shown: it holds a secret)")]
+    return [(pointer, redactor.text(error.message))]
+
+
+def schema_problems(errors: list[Any], file: str, text: str | None = None,
+                    redactor: Redactor | None = None, *, drop: int = 0) -> list[Problem]:
+    """jsonschema errors as located problems, the one way every input reports them.
+
+    ``text`` (the file's JSON) gives line numbers; ``drop`` removes leading pointer
+    tokens added by a wrapper document (a waiver file is validated inside a setup).
+    """
+    redactor = redactor or Redactor()
+    positions = build_position_map(text) if text is not None and errors else None
+    problems: list[Problem] = []
+    for error in errors:
+        for pointer, message in describe_schema_error(error, redactor):
+            if drop:
+                pointer = join("", *split(pointer)[drop:])
+            located = positions.locate(pointer) if positions is not None else None
+            problems.append(Problem(message, file=file, line=located[0] if located else None,
+                                    pointer=pointer))
+    return problems
+
+
+def validate(data: Any, schema_name: str = "setup.schema.json") -> list[Any]:
+    """All schema errors for ``data`` (jsonschema ``ValidationError`` objects)."""
+    return list(_validator(schema_name).iter_errors(data))
+
+
+@cache
+def _fast_validator(schema_name: str) -> Any:
+    from audit.fastschema import Unsupported, compile_schema
+
+    try:
+        return compile_schema(load_schema(schema_name), {"date": _is_date,
+                                                         "ip-network": _is_network})
+    except Unsupported:
+        return None
+
+
+def schema_errors(data: Any, schema_name: str = "setup.schema.json") -> list[Any]:
+    """Like :func:`validate`, but skips jsonschema when the compiled fast path accepts."""
+    fast = _fast_validator(schema_name)
+    if fast is not None and fast(data):
+        return []
+    return validate(data, schema_name)
