@@ -73,6 +73,14 @@ def scope() -> Iterator[None]:
         _redactor = outer
 
 
+def redact_at_rest(text: str) -> str:
+    """For what is stored (the history): account ids are masked even when the run
+    shows them in full (--show-account-ids is for the screen, not the disk)."""
+    if not _redactor.show_account_ids:
+        return _redactor.text(text)
+    return Redactor(sorted(_redactor.secrets)).text(text)
+
+
 def redact_value(value: Any) -> Any:
     return _redactor.value(value)
 
@@ -124,13 +132,9 @@ class RedactingStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
-        # click flushes after every echo, even mid-line: pass on what is complete up to
-        # the last blank, and hold the word being written, which may be half a secret.
-        cut = max(self._pending.rfind(" "), self._pending.rfind("\t"))
-        if cut >= 0:
-            ready, self._pending = self._pending[:cut + 1], self._pending[cut + 1:]
-            self.target.write(_redactor.text(ready))
-        self._flush_target()
+        # One echo is one write followed by a flush: redact it whole. (Holding back a
+        # partial line would cut a secret with blanks in it, like a passphrase.)
+        self.drain()
 
     def drain(self) -> None:
         """Pass on everything held back (the run is over, or the file is complete)."""

@@ -24,7 +24,11 @@ def shell_quote(word: str) -> str:
     """One shell word, quoted so that pasting it runs nothing (``$(...)``, ``;``)."""
     import shlex
 
-    return clean(shlex.quote(word))
+    from audit import boundary
+
+    # Redact before quoting: a mask (U***1234) or '<redacted>' put in afterwards
+    # would stand unquoted, as a glob or a redirection.
+    return clean(shlex.quote(boundary.redact(word)))
 
 
 def shell_command(*words: str) -> str:

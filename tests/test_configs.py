@@ -91,7 +91,8 @@ def test_import_into_shows_a_diff_and_keeps_the_rest(tmp_path: Path) -> None:
     before = setup.read_text()
     run = invoke("import", "jts", str(CONFIGS / "jts-unsafe.ini"), "--into", str(setup),
                  "--dry-run")
-    assert run.exit_code == 0 and '+    "trusted_ips": ["127.0.0.1", "192.168.0.0/16"' in run.stdout
+    assert run.exit_code == 0
+    assert '/automation/trusted_ips: ["127.0.0.1"] → ["127.0.0.1", "192.168.0.0/16"' in run.stdout
     assert setup.read_text() == before
     run = invoke("import", "jts", str(CONFIGS / "jts-unsafe.ini"), "--into", str(setup))
     assert run.exit_code == 0

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 import json
+from typing import Any
 
 import click
 
+from audit import boundary
 from audit.errors import InputError, Problem
 from audit.fsutil import write_atomic
 from audit.importers import configs, derive
 from audit.inputs import Limits, decode, parse, read_bytes
 from audit.jsonpos import set_value
 from audit.loading import load_setup
+from audit.pointer import MISSING, resolve
 from audit.schema import schema_errors
-from audit.secrets.scan import Redactor
 
 
 @click.command("import")
@@ -37,14 +38,14 @@ def import_command(kind: str, path: str, into: str | None, dry_run: bool) -> Non
       ibkr-audit import jts ~/Jts/jts.ini --into setup.json
     """
     found, secrets = configs.load({kind: [path]})
+    boundary.learn(secrets)
     values, notes = derive.facts(kind, found[kind][0])
-    redactor = Redactor(secrets)
     for note in notes:
-        click.echo(f"note: {redactor.text(note)}", err=True)
+        click.echo(f"note: {note}", err=True)
     if into is None:
         click.echo(json.dumps(values, indent=2))
         return
-    load_setup(into)  # the target must be a valid setup to begin with
+    before = load_setup(into).data  # the target must be a valid setup to begin with
     text = decode(read_bytes(into, Limits()), into)
     updated = text
     for pointer, value in values.items():
@@ -52,11 +53,28 @@ def import_command(kind: str, path: str, into: str | None, dry_run: bool) -> Non
     if schema_errors(parse(updated, into, Limits())):
         raise InputError([Problem("merging these facts would make the setup invalid; "
                                   "nothing was written", file=into)])
-    diff = difflib.unified_diff(text.splitlines(keepends=True), updated.splitlines(keepends=True),
-                                fromfile=into, tofile=f"{into} (with {kind} facts)")
-    shown = "".join(diff)
-    click.echo(shown or f"{into} already says all of this.\n", nl=False)
+    shown = changes(before, values)
+    click.echo(f"{into}, with the facts from {kind} {path}:\n{shown}" if shown
+               else f"{into} already says all of this.\n", nl=False)
     if dry_run or not shown:
         return
     write_atomic(into, updated)
     click.echo(f"Updated {into}.", err=True)
+
+
+def changes(document: dict[str, Any], values: dict[str, Any]) -> str:
+    """What the merge changes, fact by fact: ``/pointer: old → new``.
+
+    Not a text diff: its context lines would print the setup's own text, which may
+    hold a secret in a form no redactor can recognise (a JSON escape, a PIN written
+    as a number, the whole file on one line).
+    """
+    redactor = boundary.redactor()
+    lines = []
+    for pointer, value in values.items():
+        old = resolve(document, pointer)
+        if old == value:
+            continue
+        shown_old = "(absent)" if old is MISSING else json.dumps(redactor.value(old))
+        lines.append(f"  {pointer}: {shown_old} → {json.dumps(redactor.value(value))}\n")
+    return "".join(lines)

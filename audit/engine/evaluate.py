@@ -107,6 +107,6 @@ def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
         finally:
             evaluator.ctx.items.pop()
         findings.append(Finding(check, status, evidence, note, pointer,
-                                evaluator.ctx.redactor.text(label) if isinstance(label, str)
+                                evaluator.ctx.redactor.value(label) if isinstance(label, str)
                                 else None))
     return findings

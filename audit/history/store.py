@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.boundary import redact
+from audit.boundary import redact_at_rest as redact
 from audit.errors import InputError, OutputError, Problem
 from audit.model import Report, Status
 

@@ -16,19 +16,36 @@ from audit.pointer import join
 
 REDACTED = "<redacted>"
 
-# IBKR account ids: U/F (live individual/advisor), DU/DF (paper). 5-9 digits.
-ACCOUNT_ID = re.compile(r"(?<![A-Za-z0-9])(D?[UF])(\d{1,5})(\d{4})(?![A-Za-z0-9])")
-_OTPAUTH = re.compile(r"otpauth://[^\s\"'<>]+", re.IGNORECASE)
+# IBKR account ids: U/F (live individual/advisor), DU/DF (paper). 5-9 digits. Letters
+# may touch them ("ibkrU1234567", "U1234567paper"); so may a percent-escape, as in a
+# SARIF file URI ("%20U1234567"). A digit may not: that is part of a longer number.
+ACCOUNT_ID = re.compile(r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9]))(D?[UF])(\d{1,5})(\d{4})(?![0-9])")
+# otpauth:// and otpauth-migration:// (an authenticator export holding every seed),
+# also percent-encoded or with its slashes escaped as in a JSON pointer (~1).
+_OTPAUTH = re.compile(r"otpauth(?:-migration)?(?::|%3a)[^\s\"'<>]+", re.IGNORECASE)
 _BASE32 = re.compile(r"[A-Z2-7]{16,}=*")
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 # The last word of a key that says its value is a secret (``ib_password``,
 # ``apiKey``, ``x-totp-seed``); "token_storage" or "password_manager" do not count.
 _SECRET_WORDS = frozenset(
-    {"password", "passwd", "passphrase", "pwd", "pass", "secret", "token", "seed",
-     "otp", "totp", "pin", "credential", "credentials", "apikey", "privatekey"}
+    {"password", "passwd", "passphrase", "passcode", "pwd", "pass", "secret", "token",
+     "seed", "otp", "totp", "pin", "credential", "apikey", "privatekey"}
 )
-_SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
+# These name a secret wherever they stand in the key ("x-password-old", "secret_key"),
+# unless a later word says the value is only about the secret ("password_manager").
+_STRONG_WORDS = frozenset(
+    {"password", "passwd", "passphrase", "passcode", "secret", "token", "seed", "totp",
+     "apikey", "privatekey", "credential"}
+)
+_ABOUT_WORDS = frozenset(
+    {"storage", "store", "stored", "manager", "policy", "length", "age", "rotation",
+     "rotated", "expiry", "expires", "hint", "unique", "reused", "changed", "last", "date",
+     "days", "enabled", "method", "type", "kind", "location", "service", "username", "user",
+     "name", "file", "path", "set", "plaintext", "required", "count", "format", "source"}
+)
+_SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"),
+                           ("secret", "key")})
 
 
 @dataclass(frozen=True)
@@ -42,23 +59,24 @@ class SecretHit:
 
 @functools.lru_cache(maxsize=4096)  # the same few keys recur in every setup
 def _key_names_secret(key: str) -> bool:
-    words = [w.lower() for w in _WORD_SPLIT.split(key) if w]
+    words = [_stem(w) for w in _WORD_SPLIT.split(key) if w]
     if not words:
         return False
     if words[-1] in _SECRET_WORDS:
         return True
-    return len(words) >= 2 and (words[-2], words[-1]) in _SECRET_PAIRS
+    if len(words) >= 2 and (words[-2], words[-1]) in _SECRET_PAIRS:
+        return True
+    for index, word in enumerate(words):
+        if word in _STRONG_WORDS and not _ABOUT_WORDS.intersection(words[index + 1:]):
+            return True
+    return False
 
 
-def _is_otpauth(candidate: str) -> bool:
-    import pyotp  # lazily: only strings that look like an otpauth URI get here
-
-    try:
-        pyotp.parse_uri(candidate)
-    except (ValueError, TypeError, KeyError):
-        # Malformed but still an otpauth URI: treat as secret all the same.
-        return candidate.lower().startswith("otpauth://")
-    return True
+def _stem(word: str) -> str:
+    """``Password2`` and ``passwords`` are the password word too."""
+    word = word.lower().rstrip("0123456789")
+    return word[:-1] if len(word) > 3 and word.endswith("s") and word[:-1] in (
+        _SECRET_WORDS | _STRONG_WORDS) else word
 
 
 def _looks_like_seed(candidate: str) -> bool:
@@ -77,10 +95,10 @@ def classify(value: str, key: str | None) -> list[tuple[str, str]]:
         return [("value under a key that names a secret", value)]
     if len(value) < 16:  # shorter than any seed or otpauth URI
         return found
-    if "otpauth:" in value.lower():
-        for match in _OTPAUTH.finditer(value):
-            if _is_otpauth(match.group(0)):
-                found.append(("otpauth URI (TOTP enrolment secret)", match.group(0)))
+    if "otpauth" in value.lower():
+        # Well-formed or not, encoded or not: an enrolment URI carries the seed.
+        found.extend(("otpauth URI (TOTP enrolment secret)", match.group(0))
+                     for match in _OTPAUTH.finditer(value))
     if not found:
         if _looks_like_seed(value):
             found.append(("base32 TOTP seed", value))
@@ -103,24 +121,33 @@ def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
     def here(*more: str | int) -> str:
         return join("", *path, *more)
 
-    def visit(node: Any, key: str | None) -> None:
+    def visit(node: Any, key: str | None, free: bool = False) -> None:
+        # ``free``: inside an ``x-`` note, the one place the schema lets a number stand
+        # under a name of the user's choosing (a PIN written as a number).
         if isinstance(node, dict):
             for k, item in node.items():
                 for kind, secret in classify(k, None):
                     credentials.append(SecretHit(here(k), f"key is a {kind}", secret))
+                for match in ACCOUNT_ID.finditer(k):
+                    accounts.append(SecretHit(here(k), "IBKR account number as a key",
+                                              match.group(0)))
                 path.append(k)
-                visit(item, k)
+                visit(item, k, free or k.startswith("x-"))
                 path.pop()
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 path.append(index)
-                visit(item, key)
+                visit(item, key, free)
                 path.pop()
         elif isinstance(node, str):
             for kind, secret in classify(node, key):
                 credentials.append(SecretHit(here(), kind, secret))
             for match in ACCOUNT_ID.finditer(node):
                 accounts.append(SecretHit(here(), "IBKR account number", match.group(0)))
+        elif free and isinstance(node, int | float) and not isinstance(node, bool) and (
+                key is not None and _key_names_secret(key)):
+            credentials.append(SecretHit(here(), "number under a key that names a secret",
+                                         str(node)))
 
     visit(document, None)  # depth is bounded by the loader's nesting limit
     return credentials, accounts
@@ -138,7 +165,6 @@ def mask_account_id(match: re.Match[str]) -> str:
 MIN_SEARCHABLE = 6
 # Characters that continue a word: a replacement swallows them, so "<redacted>" never
 # sits inside a word and never reveals where a secret began or ended.
-_WORD = r"[A-Za-z0-9_]*"
 _SEED_TOKEN = re.compile(r"[A-Za-z2-7]{16,}=*")
 
 
@@ -152,7 +178,7 @@ def _variants(secret: str) -> set[str]:
 
     forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
              html.escape(secret), html.escape(secret, quote=False), quote(secret, safe=""),
-             shlex.quote(secret)}
+             shlex.quote(secret), secret.replace("~", "~0").replace("/", "~1")}
     return {f for f in forms if len(f) >= MIN_SEARCHABLE}
 
 
@@ -197,8 +223,7 @@ class Redactor:
             forms = sorted({f for s in self._secrets for f in _variants(s)}, key=len,
                            reverse=True)
             if forms:
-                self._pattern = re.compile(
-                    _WORD + "(?:" + "|".join(map(re.escape, forms)) + ")" + _WORD)
+                self._pattern = re.compile("|".join(map(re.escape, forms)))
         return self._pattern
 
     def text(self, value: str) -> str:
@@ -206,9 +231,9 @@ class Redactor:
             return value
         pattern = self._compiled()
         if pattern is not None:
-            value = pattern.sub(REDACTED, value)
-        if "otpauth:" in value.lower():
-            value = _WORDY_OTPAUTH.sub(REDACTED, value)
+            value = _replace_tokens(pattern, value)
+        if "otpauth" in value.lower():
+            value = _replace_tokens(_OTPAUTH, value)
         if len(value) >= 16:
             value = _SEED_TOKEN.sub(_seed_or_keep, value)
         if not self.show_account_ids:
@@ -220,6 +245,9 @@ class Redactor:
             return value
         if isinstance(value, str):
             return REDACTED if value in self._secrets else self.text(value)
+        if isinstance(value, int | float) and not isinstance(value, bool) and (
+                str(value) in self._secrets):
+            return REDACTED
         if isinstance(value, list):
             return [self.value(v) for v in value]
         if isinstance(value, dict):
@@ -227,7 +255,33 @@ class Redactor:
         return value
 
 
-_WORDY_OTPAUTH = re.compile(_WORD + r"otpauth://[^\s\"'<>]+", re.IGNORECASE)
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _replace_tokens(pattern: re.Pattern[str], text: str) -> str:
+    """Replace every match with the word characters around it, in linear time.
+
+    (A regex with the word runs inside it would backtrack quadratically over a long
+    word; here each character is passed at most twice.)
+    """
+    pieces: list[str] = []
+    done = 0
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if end <= done:  # inside a token already replaced
+            continue
+        start = max(start, done)
+        while start > done and _is_word(text[start - 1]):
+            start -= 1
+        while end < len(text) and _is_word(text[end]):
+            end += 1
+        pieces += (text[done:start], REDACTED)
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _seed_or_keep(match: re.Match[str]) -> str:
