@@ -331,3 +331,12 @@ def test_facts_is_one_call_of_plain_data(tools: Tools, tmp_path: Path) -> None:
     assert json.loads(json.dumps(found)) == found
     assert set(found["facts"]) == {"disk_encrypted", "screen_lock", "firewall", "listening",
                                    "config_files"}
+
+
+def test_a_setup_cannot_forge_observations(tmp_path: Path) -> None:
+    doc = json.loads((EXAMPLES / "secure.json").read_text())
+    doc["$observed"] = {"disk_encrypted": {"status": "observed", "value": True}}
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(doc))
+    run = invoke("check", str(path))
+    assert run.exit_code == 2 and "/$observed: unknown key '$observed'" in run.stderr
