@@ -340,3 +340,44 @@ def test_a_setup_cannot_forge_observations(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     run = invoke("check", str(path))
     assert run.exit_code == 2 and "/$observed: unknown key '$observed'" in run.stderr
+
+
+def test_commands_run_without_a_shell_and_with_a_timeout(tools: Tools) -> None:
+    from audit.observe.run import run
+
+    echo = tools.bin / "echoer"
+    echo.write_text('#!/bin/sh\nprintf "%s" "$1"\n')
+    echo.chmod(0o755)
+    literal = "a; touch pwned $(id)"
+    done = run(["echoer", literal], tools.env())
+    assert (done.ok, done.stdout) == (True, literal)
+    assert not (tools.root / "pwned").exists()
+    slow = tools.bin / "slow"
+    slow.write_text("#!/bin/sh\nexec /bin/sleep 30\n")
+    slow.chmod(0o755)
+    late = run(["slow"], tools.env(), timeout=0.2)
+    assert (late.ok, late.error) == (False, "slow did not answer within 0.2s")
+
+
+def test_ipv6_sockets_are_told_apart() -> None:
+    opened = []
+    try:
+        for address in ("::1", "::"):
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((address, 0))
+            sock.listen(1)
+            opened.append(sock)
+    except OSError:
+        for sock in opened:
+            sock.close()
+        pytest.skip("no IPv6 on this machine")
+    try:
+        local, everywhere = (s.getsockname()[1] for s in opened)
+        fact = ports.observe({local: "TWS live", everywhere: "TWS paper"})
+        by_port = {s["port"]: s for s in fact.value}
+        assert (by_port[local]["address"], by_port[local]["loopback"]) == ("::1", True)
+        assert (by_port[everywhere]["address"], by_port[everywhere]["loopback"]) == ("::", False)
+    finally:
+        for sock in opened:
+            sock.close()

@@ -31,8 +31,11 @@ ACCOUNT = "account_id"
 
 _WORDS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 # Names and words that tie a line to IBKR: IB_PASSWORD, IbPassword, TWS_PASSWORD, IBEAM_...
-_IBKR_WORDS = frozenset({"ib", "ibkr", "ibc", "tws", "ibeam", "ibgw", "gateway", "fix",
-                         "interactive", "insync", "ibapi", "ibind"})
+_IBKR_WORDS = frozenset({"ib", "ibkr", "ibc", "tws", "ibeam", "ibgw", "insync", "ibapi",
+                         "ibind"})
+# Words that make a *key* IBKR's (FIXPassword, GATEWAY_PASSWORD) but are too common
+# ("fix", "api gateway") to make a whole line or file about IBKR.
+_IBKR_KEY_WORDS = _IBKR_WORDS | {"fix", "gateway"}
 _PASSWORD_WORDS = frozenset({"password", "passwd", "pwd", "pass", "passphrase", "pin"})
 _OAUTH_NAMES = frozenset({("consumer", "key"), ("access", "token"), ("token", "secret"),
                           ("access", "secret")})
@@ -47,7 +50,7 @@ _GETENV = re.compile(r"""(?:getenv|get)\(\s*["'](?P<key>[\w.-]+)["']\s*,\s*"""
 _ANNOTATION = re.compile(r"^(\s*[A-Za-z_]\w*)\s*:\s*[\w\[\], .|]+?(?=\s*=(?!=))")
 _PLACEHOLDER = re.compile(
     r"^(?:|none|null|nil|true|false|\*+|x+|\.+|<[^>]*>|\{\{.*\}\}|\$\{?[\w:.-]+\}?|%\w+%|"
-    r"(?:your|my)[\w-]*|os\.environ.*|getpass.*|keyring.*|env\(.*)$", re.IGNORECASE)
+    r"(?:your|my)[\w-]*|os\.environ.*|getpass.*|keyring.*|env\(.*|![\w!]+)$", re.IGNORECASE)
 _SESSION_COOKIE = re.compile(r"x-sess-uuid\s*[=:]\s*[\"']?(?P<val>[\w.-]{8,})", re.IGNORECASE)
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
 _LIVE = re.compile(r"""(?i)\btrading_?mode["']?\s*[:=]\s*["']?live\b""")
@@ -169,6 +172,9 @@ def _lines(path: str, text: str) -> Iterator[tuple[int, str]]:
     if not path.lower().endswith(".ipynb"):
         yield from enumerate(raw_lines, start=1)
         return
+    if len(raw_lines) <= 2:  # a notebook saved without indentation: all on line 1
+        yield from ((1, source) for source in _cell_sources(text))
+        return
     for number, raw in enumerate(raw_lines, start=1):
         item = raw.strip().rstrip(",")
         if item.startswith('"') and item.endswith('"'):
@@ -181,12 +187,56 @@ def _lines(path: str, text: str) -> Iterator[tuple[int, str]]:
             yield number, raw
 
 
+_SECTIONED = (".ini", ".toml", ".cfg", ".conf", ".properties")
+_SECTION = re.compile(r"^\s*\[+([^\]]+)\]+\s*$")
+_YAML_KEY = re.compile(r"^(\s*)(?:- )?([\w.-]+)\s*:")
+
+
+class _Context:
+    """Whether a config-file line sits in an IBKR part of the file, read line by line."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.yaml = path.lower().endswith((".yaml", ".yml"))
+        self.sections = path.lower().endswith(_SECTIONED) and bool(
+            re.search(r"(?m)^\s*\[[^\]]+\]\s*$", text))
+        self.whole = bool(set(_words(text)) & _IBKR_WORDS)
+        self.section = False
+        self.parents: list[tuple[int, bool]] = []
+
+    def about_ibkr(self, line: str) -> bool:
+        if self.yaml:
+            match = _YAML_KEY.match(line)
+            if match is None:
+                return any(ibkr for _i, ibkr in self.parents)
+            indent = len(match.group(1))
+            while self.parents and self.parents[-1][0] >= indent:
+                self.parents.pop()
+            inherited = any(ibkr for _i, ibkr in self.parents)
+            self.parents.append((indent, bool(set(_words(match.group(2))) & _IBKR_WORDS)))
+            return inherited
+        if self.sections:
+            header = _SECTION.match(line)
+            if header is not None:
+                self.section = bool(set(_words(header.group(1))) & _IBKR_WORDS)
+            return self.section
+        return self.whole
+
+
+def _cell_sources(text: str) -> Iterator[str]:
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return
+    for cell in cells if isinstance(cells, list) else []:
+        source = cell.get("source", []) if isinstance(cell, dict) else []
+        lines = source.splitlines() if isinstance(source, str) else source
+        yield from (line for line in lines if isinstance(line, str))
+
+
 def scan_text(path: str, text: str) -> list[Hit]:
     """Every hit in one file's text."""
     python = path.lower().endswith((".py", ".ipynb"))
-    # In a config file the IBKR context is the file (a 'password:' under 'ibkr:');
-    # in code it must be on the line, or every web app's password would count.
-    ibkr_file = not python and bool(set(_words(text)) & _IBKR_WORDS)
+    context = _Context(path, text) if not python else None
     hits: list[Hit] = []
     live_lines: list[int] = []
     in_key = False
@@ -199,7 +249,11 @@ def scan_text(path: str, text: str) -> list[Hit]:
             in_key = False
         if _LIVE.search(line):
             live_lines.append(number)
-        hits.extend(_line_hits(path, number, line, python, ibkr_file))
+        # In a config file the IBKR context is the section, the YAML parents or
+        # the file ('password:' under 'ibkr:'); in code it must be on the line,
+        # or every web app's password would count.
+        ibkr = context.about_ibkr(line) if context is not None else False
+        hits.extend(_line_hits(path, number, line, python, ibkr))
     passwords = [h for h in hits if h.kind.startswith("IBKR password")]
     if passwords:
         hits.extend(Hit(path, n, "TradingMode=live in the same file as a plain password",
@@ -207,10 +261,10 @@ def scan_text(path: str, text: str) -> list[Hit]:
     return sorted(hits, key=lambda h: h.line)
 
 
-def _line_hits(path: str, number: int, line: str, python: bool, ibkr_file: bool) -> list[Hit]:
+def _line_hits(path: str, number: int, line: str, python: bool, ibkr_part: bool) -> list[Hit]:
     hits: list[Hit] = []
     line_words = set(_words(line))
-    ibkr_line = ibkr_file or bool(line_words & _IBKR_WORDS)
+    ibkr_line = ibkr_part or bool(line_words & _IBKR_WORDS)
     source = _ANNOTATION.sub(r"\1 ", line) if python else line
     pairs = [(m.group("key"), m.group("val")) for m in _GETENV.finditer(source)]
     pairs += [(m.group("key"), m.group("val")) for m in _ASSIGN.finditer(source)]
@@ -248,7 +302,7 @@ def _kind(words: list[str], value: str, ibkr_line: bool, line_words: set[str]) -
     if not words:
         return None
     last, pair = words[-1], tuple(words[-2:])
-    ibkr_key = bool(set(words) & _IBKR_WORDS)
+    ibkr_key = bool(set(words) & _IBKR_KEY_WORDS)
     if last in _PASSWORD_WORDS and (ibkr_key or ibkr_line):
         return "IBKR password in plain text"
     if pair in _OAUTH_NAMES or (last == "secret" and ibkr_key):
