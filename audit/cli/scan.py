@@ -6,9 +6,9 @@ import json
 
 import click
 
+from audit import boundary
 from audit.cli.common import emit, output_option
 from audit.errors import EXIT_FINDINGS, EXIT_OK
-from audit.secrets.scan import Redactor
 from audit.textsafe import clean
 
 
@@ -17,7 +17,7 @@ from audit.textsafe import clean
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Output format.")
 @output_option
-def scan_command(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
+def scan_command(paths: tuple[str, ...], fmt: str, output: str | None) -> int:
     """Scan a bot's source tree and config for IBKR credentials and account numbers.
 
     Reads .py, .env, .ini, .cfg, .toml, .yaml, .json and notebooks, git-ignored
@@ -37,8 +37,8 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
     from audit import observe
 
     found = observe.scan_code(list(paths))
-    redact = Redactor(found.pop("secrets"))
-    found = redact.value(found)
+    boundary.learn(found.pop("secrets"))  # every output of this run hides them
+    found = boundary.redactor().value(found)
     if fmt == "json":
         text = json.dumps(found, indent=2, sort_keys=True) + "\n"
     else:
@@ -52,5 +52,4 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None) -> None:
                      if hits else f"Nothing found in {found['files_scanned']} file(s).")
         text = "\n".join(lines) + "\n"
     emit(text, output)
-    failed = found["credentials"] or found["account_ids"]
-    click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
+    return EXIT_FINDINGS if found["credentials"] or found["account_ids"] else EXIT_OK
