@@ -308,6 +308,11 @@ def test_check_probe_contradiction_decides(machine: Tools, listeners: tuple[int,
     assert exposed["evidence"][0]["actual"] == [f"0.0.0.0:{listeners[1]} (TWS paper)"]
     declared = found[("LOGIN-001", "/login/mfa/enabled")]["evidence"][0]
     assert declared["source"] == "declared"
+    side = {row["fact"]: row for row in json.loads(run.stdout)["observed"]}
+    assert side["disk_encrypted"]["declared"] == "yes"
+    assert side["disk_encrypted"]["observed"] == "no (medium confidence)"
+    assert side["screen_lock"]["observed"] == "yes (high confidence)"
+    assert "observed" not in json.loads(clean.stdout)
     text = invoke("check", setup, "--probe", "--device", "laptop").stdout
     assert "DECLARED VS OBSERVED" in text
     assert "disk_encrypted       declared: yes" in text
@@ -331,6 +336,22 @@ def test_facts_is_one_call_of_plain_data(tools: Tools, tmp_path: Path) -> None:
     assert json.loads(json.dumps(found)) == found
     assert set(found["facts"]) == {"disk_encrypted", "screen_lock", "firewall", "listening",
                                    "config_files"}
+
+
+def test_own_sockets_are_listed_when_the_system_list_needs_root(
+        listeners: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    import psutil
+
+    def refuse(kind: str = "inet") -> list[object]:
+        raise psutil.AccessDenied()  # what macOS answers a user who is not root
+
+    monkeypatch.setattr(psutil, "net_connections", refuse)
+    fact = ports.observe({listeners[0]: "TWS paper", listeners[1]: "TWS live"})
+    assert (fact.status, fact.confidence) == ("observed", "medium")
+    assert fact.how == "psutil.Process.net_connections() for this user's processes"
+    assert [s["port"] for s in fact.value] == sorted(listeners)
+    assert all(s["process"] for s in fact.value)  # our own process, so its name is known
+    assert "need root" in (fact.reason or "")
 
 
 def test_a_setup_cannot_forge_observations(tmp_path: Path) -> None:
