@@ -119,3 +119,11 @@ def test_scan_feeds_the_credentials_check_as_observed_evidence(tmp_path: Path) -
     calm = {f["id"]: f for f in json.loads(quiet.stdout)["findings"]}
     assert calm["OBS-005"]["status"] == "pass" and calm["AUTO-011"]["status"] == "pass"
     assert quiet.exit_code == 0
+
+
+def test_line_numbers_survive_characters_that_change_length_when_lower_cased(
+        tmp_path: Path) -> None:
+    bot = tmp_path / "bot.py"
+    bot.write_text('# İstanbul desk, ǅ notes, straße\n\nIB_PASSWORD = "Unicode-Desk-Pass-6"\n')
+    assert [(h.line, h.kind) for h in code.scan([str(bot)]).hits] == [
+        (3, "IBKR password in plain text")]

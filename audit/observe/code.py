@@ -8,6 +8,8 @@ it, and is never part of what the scan reports.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import os
 import re
@@ -50,9 +52,13 @@ _GETENV = re.compile(r"""(?:getenv|get)\(\s*["'](?P<key>[\w.-]+)["']\s*,\s*"""
 _ANNOTATION = re.compile(r"^(\s*[A-Za-z_]\w*)\s*:\s*[\w\[\], .|]+?(?=\s*=(?!=))")
 _PLACEHOLDER = re.compile(
     r"^(?:|none|null|nil|true|false|\*+|x+|\.+|<[^>]*>|\{\{.*\}\}|\$\{?[\w:.-]+\}?|%\w+%|"
-    r"(?:your|my)[\w-]*|os\.environ.*|getpass.*|keyring.*|env\(.*|![\w!]+)$", re.IGNORECASE)
+    r"(?:your|my)[\w-]*|os\.environ.*|getpass.*|keyring.*|env\(.*|![\w!]+|[\[{(].*|\W+)$",
+    re.IGNORECASE)
 _SESSION_COOKIE = re.compile(r"x-sess-uuid\s*[=:]\s*[\"']?(?P<val>[\w.-]{8,})", re.IGNORECASE)
 _PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")
+_KEY_BODY = re.compile(r"^(?:\\n|\s)*[A-Za-z0-9+/=]{20,}")
+# A real enrolment URI carries its seed; a template ("otpauth://{0}/{1}?{2}") does not.
+_OTPAUTH_SEED = re.compile(r"[?&]secret=[A-Z2-7]{16,}", re.IGNORECASE)
 _LIVE = re.compile(r"""(?i)\btrading_?mode["']?\s*[:=]\s*["']?live\b""")
 _ACCOUNT_LITERAL = re.compile(r"^D?[UF]\d{5,8}$")
 _LITERAL = re.compile(r"""["'](D?[UF]\d{5,8})["']""")
@@ -236,29 +242,63 @@ def _cell_sources(text: str) -> Iterator[str]:
 def scan_text(path: str, text: str) -> list[Hit]:
     """Every hit in one file's text."""
     python = path.lower().endswith((".py", ".ipynb"))
+    # In a config file the IBKR context is the section, the YAML parents or the
+    # file ('password:' under 'ibkr:'); in code it must be on the line, or every
+    # web app's password would count.
     context = _Context(path, text) if not python else None
     hits: list[Hit] = []
     live_lines: list[int] = []
-    in_key = False
+    pending_key: tuple[int, str] | None = None  # a PEM header, waiting for its body
+    # Whole-text searches first: most files have no key, no live mode, few candidates.
+    has_key = _PRIVATE_KEY.search(text) is not None
+    has_live = _LIVE.search(text) is not None
+    candidates = _candidate_lines(text)
     for number, line in _lines(path, text):
-        if _PRIVATE_KEY.search(line) and not in_key:
-            hits.append(Hit(path, number, "private key (e.g. an OAuth signing key)",
-                            CREDENTIAL, line.strip()))
-        in_key = in_key or bool(_PRIVATE_KEY.search(line))
-        if "-----END" in line:
-            in_key = False
-        if _LIVE.search(line):
-            live_lines.append(number)
-        # In a config file the IBKR context is the section, the YAML parents or
-        # the file ('password:' under 'ibkr:'); in code it must be on the line,
-        # or every web app's password would count.
         ibkr = context.about_ibkr(line) if context is not None else False
+        if number not in candidates and pending_key is None:
+            continue
+        if pending_key is not None:
+            if _KEY_BODY.match(line):
+                hits.append(Hit(path, pending_key[0], "private key (e.g. an OAuth signing key)",
+                                CREDENTIAL, pending_key[1]))
+            pending_key = None
+        header = _PRIVATE_KEY.search(line) if has_key else None
+        if header is not None:
+            rest = line[header.end():]
+            if _KEY_BODY.match(rest):
+                hits.append(Hit(path, number, "private key (e.g. an OAuth signing key)",
+                                CREDENTIAL, line.strip()))
+            elif not rest.strip(" \t\"',;)"):
+                pending_key = (number, line.strip())  # the body may start on the next line
+        if has_live and _LIVE.search(line):
+            live_lines.append(number)
         hits.extend(_line_hits(path, number, line, python, ibkr))
     passwords = [h for h in hits if h.kind.startswith("IBKR password")]
     if passwords:
         hits.extend(Hit(path, n, "TradingMode=live in the same file as a plain password",
                         CREDENTIAL, passwords[0].value) for n in live_lines)
     return sorted(hits, key=lambda h: h.line)
+
+
+# A line none of the detectors could fire on (most lines of most files) is skipped
+# before the costlier word split and assignment parsing.
+# (matched on the lower-cased text: much faster than re.IGNORECASE on an alternation)
+_TRIGGER = re.compile(r"pass|pwd|pin|key|token|secret|cookie|sess|otp|seed|mfa|2fa|authent|"
+                      r"acc|trading")
+_ACCOUNT_TRIGGER = re.compile(r"[UF]\d{5}")
+
+
+def _candidate_lines(text: str) -> set[int]:
+    """Numbers of the lines (as ``splitlines`` counts them) a detector could fire on."""
+    starts = list(itertools.accumulate((len(x) for x in text.splitlines(keepends=True)),
+                                       initial=0))
+    lines: set[int] = set()
+    low = text.lower()
+    if len(low) != len(text):  # a few characters lower-case to two: keep the offsets exact
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    for match in itertools.chain(_TRIGGER.finditer(low), _ACCOUNT_TRIGGER.finditer(text)):
+        lines.add(bisect.bisect_right(starts, match.start()))
+    return lines
 
 
 def _line_hits(path: str, number: int, line: str, python: bool, ibkr_part: bool) -> list[Hit]:
@@ -289,8 +329,14 @@ def _line_hits(path: str, number: int, line: str, python: bool, ibkr_part: bool)
         seen.add(match.group("val"))
         hits.append(Hit(path, number, "Client Portal session cookie", CREDENTIAL,
                         match.group("val")))
-    for kind, secret in classify(line, None) if len(line) >= 16 else []:
+    # Seeds count only next to a seed-like name; classify() is the costly part of a line.
+    otpauth = "otpauth:" in line.lower()
+    if not (otpauth or line_words & _SEED_HINTS) or len(line) < 16:
+        return hits
+    for kind, secret in classify(line, None):
         if secret in seen or (kind == "base32 TOTP seed" and not line_words & _SEED_HINTS):
+            continue
+        if kind.startswith("otpauth") and not _OTPAUTH_SEED.search(secret):
             continue
         seen.add(secret)
         hits.append(Hit(path, number, kind, CREDENTIAL, secret))
