@@ -26,7 +26,7 @@ def test_every_true_positive_is_found_with_file_and_line() -> None:
 
 def test_near_misses_are_not_reported() -> None:
     result = code.scan([str(CORPUS / "near-misses")])
-    assert result.files == 6
+    assert result.files == 7
     assert result.hits == []
 
 
@@ -76,7 +76,7 @@ def test_scan_command_text_and_json_never_show_a_value() -> None:
 
 def test_scan_command_clean_tree_and_bad_path(tmp_path: Path) -> None:
     clean = invoke("scan", str(CORPUS / "near-misses"))
-    assert (clean.exit_code, clean.stdout) == (0, "Nothing found in 6 file(s).\n")
+    assert (clean.exit_code, clean.stdout) == (0, "Nothing found in 7 file(s).\n")
     missing = invoke("scan", str(tmp_path / "nope"))
     assert missing.exit_code == 2
     assert missing.stderr == (f"ibkr-audit: error: {tmp_path / 'nope'}: "

@@ -23,3 +23,8 @@ def login(ib: IB, password: str = "") -> None:
     if password == "":
         password = keyring.get_password("ibkr", "maya") or ""
     ib.connect("127.0.0.1", 7497, clientId=1)
+
+
+# Seen in real libraries: a PEM header constant and a URI template, no key, no seed.
+PEM_START = b"-----BEGIN OPENSSH PRIVATE KEY-----"
+OTPAUTH_TEMPLATE = "otpauth://{0}/{1}?{2}"
