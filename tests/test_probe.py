@@ -158,11 +158,19 @@ def test_kde_defaults_and_off(tools: Tools) -> None:
     assert screenlock.observe("linux", tools.env(XDG_CURRENT_DESKTOP="KDE")).value is False
 
 
-@pytest.mark.parametrize("answer, value", [
-    ("screenLock delay is immediate\n", True), ("screenLock is off\n", False)])
-def test_macos_screen_lock(tools: Tools, answer: str, value: bool) -> None:
+@pytest.mark.parametrize("answer, idle, value, confidence, delay", [
+    ("screenLock delay is immediate\n", "600\n", True, "high", 600),
+    ("screenLock delay is 5 seconds\n", None, True, "medium", 1205),
+    ("screenLock delay is immediate\n", "0\n", False, "high", None),
+    ("screenLock is off\n", "600\n", False, "high", None)])
+def test_macos_screen_lock(tools: Tools, answer: str, idle: str | None, value: bool,
+                           confidence: str, delay: int | None) -> None:
     tools.add("sysadminctl", stderr=answer)
-    assert screenlock.observe("darwin", tools.env()).value is value
+    if idle is not None:
+        tools.add("defaults", idle)
+    fact = screenlock.observe("darwin", tools.env())
+    assert (fact.value, fact.confidence) == (value, confidence)
+    assert fact.to_dict().get("lock_delay_seconds") == delay
 
 
 def test_windows_screen_lock_reads_policy_first() -> None:

@@ -48,7 +48,17 @@ def _macos(env: Mapping[str, str] | None) -> Fact:
     if match is None:
         return unobserved(NAME, ran.how, "sysadminctl gave an answer we do not recognise")
     delay = 0 if match.group(1).lower() == "immediate" else int(match.group(1).split()[0])
-    return observed(NAME, True, ran.how, "high", lock_delay_seconds=delay)
+    # The password delay counts only once the screen saver starts: read when it does.
+    idle = run(["defaults", "-currentHost", "read", "com.apple.screensaver", "idleTime"], env)
+    hows = f"{ran.how}; {idle.how}"
+    idle_s = _uint(idle.stdout.strip()) if idle.ok else None
+    if idle_s == 0:
+        return observed(NAME, False, hows, "high", reason="the screen saver never starts "
+                        "(idleTime 0), so the lock never starts by itself")
+    if idle_s is None:  # not set: macOS starts the screen saver after 20 minutes
+        return observed(NAME, True, hows, "medium", lock_delay_seconds=1200 + delay,
+                        reason="idleTime is not set; assumed the 20-minute default")
+    return observed(NAME, True, hows, "high", lock_delay_seconds=idle_s + delay)
 
 
 def _gsetting(schema: str, key: str, env: Mapping[str, str] | None) -> tuple[str, str | None]:
