@@ -115,7 +115,7 @@ def side_by_side(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         elif name == "listening":
             declared = "trusted_ips " + _shown(automation.get("trusted_ips"))
         if fact.get("status") != OBSERVED:
-            observed = f"unobserved ({fact.get('reason')})"
+            observed = f"unobserved: {fact.get('reason')}"
         elif name == "listening":
             beyond = fact.get("beyond_loopback") or []
             observed = (f"{len(fact.get('value') or [])} listening"
