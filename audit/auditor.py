@@ -39,10 +39,19 @@ def audit_setup(setup: Setup, lists: Checklists, options: Options,
                 line = setup.line_of(pointer)
                 if line is not None:
                     lines[pointer] = line
+    observed: tuple[tuple[str, str, str, str], ...] = ()
+    if "$observed" in setup.data:  # --probe / --scan-code: declared vs observed rows
+        from audit.observe.merge import side_by_side
+        from audit.secrets.scan import Redactor
+
+        redact = Redactor(setup.secrets(), options.show_account_ids)
+        observed = tuple((a, redact.text(b), redact.text(c), redact.text(d))
+                         for a, b, c, d in side_by_side(setup.data))
     return Report(
         setup_path=setup.path, tool_version=__version__, generated_at=now_utc(),
         as_of=options.as_of.isoformat(), findings=tuple(findings),
         checklist_digest=lists.digest, setup_sha256=setup.sha256, lines=lines,
+        observed=observed,
     )
 
 

@@ -127,11 +127,16 @@ class Evidence:
     expected: Any
     # For facts read from a configuration file: (file, line or None, key).
     location: tuple[str, int | None, str] | None = None
+    # 'declared' or 'observed', set only on runs that observed something (--probe,
+    # --scan-code); absent otherwise, so reports without observations are unchanged.
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"pointer": self.pointer, "actual": self.actual, "expected": self.expected}
         if self.location is not None:
             out.update(file=self.location[0], line=self.location[1], key=self.location[2])
+        if self.source is not None:
+            out["source"] = self.source
         return out
 
 
@@ -186,6 +191,8 @@ class Report:
     checklist_digest: str = ""
     setup_sha256: str = ""
     lines: Mapping[str, int] = field(default_factory=dict)
+    # Declared vs observed for a probed device: (fact, declared, observed, how) rows.
+    observed: tuple[tuple[str, str, str, str], ...] = ()
 
     def line_of(self, pointer: str) -> int | None:
         """Line of ``pointer`` in the setup (or of its nearest ancestor), when located."""

@@ -195,6 +195,7 @@ class Prepared:
     extra_waivers: tuple[dict[str, Any], ...] = ()
     config_facts: dict[str, list[dict[str, Any]]] | None = None
     config_secrets: tuple[str, ...] = ()
+    observed: dict[str, Any] | None = None  # audit.observe.facts (check --probe/--scan-code)
 
 
 def prepare(request: Request, *, keep_evidence: bool = True) -> Prepared:
@@ -248,7 +249,7 @@ def assemble(setup: Setup, extra_waivers: list[dict[str, Any]] | tuple[dict[str,
              waiver_file: str | None,
              config_facts: dict[str, list[dict[str, Any]]] | None = None,
              config_secrets: tuple[str, ...] | list[str] = (), *,
-             check_keyring: bool = False) -> Setup:
+             check_keyring: bool = False, observed: dict[str, Any] | None = None) -> Setup:
     """The document the engine evaluates: the setup, plus waivers from ``--waivers``,
     plus facts from config files. The additions are scanned here, once, so that the
     secret checks and the redactor know about them as well as about the setup."""
@@ -268,6 +269,10 @@ def assemble(setup: Setup, extra_waivers: list[dict[str, Any]] | tuple[dict[str,
         credentials, accounts = scan_and_learn(additions)
         setup = replace(setup, credential_hits=[*setup.credential_hits, *credentials],
                         account_hits=[*setup.account_hits, *accounts])
+    if observed is not None:  # after the scan: observations are not the user's input
+        from audit.observe.merge import merge
+
+        setup = merge(setup, observed)
     if check_keyring:
         from audit import probes
 
@@ -283,7 +288,7 @@ def load(path: str, prepared: Prepared) -> Setup:
                        show_account_ids=prepared.request.show_account_ids)
     return assemble(setup, prepared.extra_waivers, prepared.request.waiver_file,
                     prepared.config_facts, prepared.config_secrets,
-                    check_keyring=prepared.request.check_keyring)
+                    check_keyring=prepared.request.check_keyring, observed=prepared.observed)
 
 
 def evaluate(setup: Setup, prepared: Prepared, *, locate: bool = False) -> Report:

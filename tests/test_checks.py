@@ -84,10 +84,14 @@ def _with_configs(setup: Any, case: dict[str, Any], tmp_path: Path) -> Any:
         shutil.copy(ASSETS / "configs" / name, target)
         target.chmod(int(case.get("mode", "0644"), 8))
         files[kind] = [str(target)]
-    if not files:
-        return setup
-    facts, secrets = configs.load(files)
-    return replace(setup, data={**setup.data, "$files": facts}, extra_secrets=secrets)
+    if files:
+        facts, secrets = configs.load(files)
+        setup = replace(setup, data={**setup.data, "$files": facts}, extra_secrets=secrets)
+    if "observed" in case:  # what 'check --probe/--scan-code' would merge in
+        from audit.observe.merge import merge
+
+        setup = merge(setup, case["observed"])
+    return setup
 
 
 def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: Path,

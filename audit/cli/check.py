@@ -22,6 +22,13 @@ from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
               default="text", show_default=True, help="Report format.")
 @output_option
 @audit_options
+@click.option("--probe", is_flag=True,
+              help="Observe this machine (ports, disk encryption, screen lock, config files) and "
+                   "let what it says decide the checks for --device (see 'ibkr-audit probe').")
+@click.option("--device", metavar="NAME", help="With --probe: this machine's name under devices.")
+@click.option("--scan-code", "code_paths", multiple=True, metavar="PATH",
+              help="Scan a bot's source tree for IBKR credentials (repeatable; see 'ibkr-audit "
+                   "scan').")
 @click.option("--quiet", "-q", is_flag=True,
               help="Text/markdown: show only failing, manual and waived checks (fleet: only "
                    "failing setups, no progress bar).")
@@ -35,7 +42,8 @@ from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
 @history_db_option
 @color_option
 def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Request,
-          quiet: bool, record: bool, only_changes: bool, history_db: str | None,
+          probe: bool, device: str | None, code_paths: tuple[str, ...], quiet: bool,
+          record: bool, only_changes: bool, history_db: str | None,
           jobs: int | None, color: bool | None) -> int:
     """Audit SETUP.json files against the checklists and print a report.
 
@@ -56,15 +64,17 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
     """
     fmt = fmt.lower()
     prepared = pipeline.prepare(request)
+    if probe or device or code_paths:
+        prepared = _observe(prepared, probe, device, code_paths)
     threshold = request.threshold
     form = FORMATS[fmt]
     if fleet.is_fleet(setups) or jobs is not None or form.fleet_only:
         if not form.fleet:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
                              f" globs, --jobs, jsonl) writes {', '.join(FLEET_FORMATS)}")
-        if record or only_changes or request.has_config_files:
-            raise UsageError("--record, --only-changes, --ibc, --jts and --gateway-conf work on "
-                             "explicit setup files")
+        if record or only_changes or request.has_config_files or prepared.observed:
+            raise UsageError("--record, --only-changes, --ibc, --jts, --gateway-conf, --probe "
+                             "and --scan-code work on explicit setup files")
         job = fleet.Job(prepared.lists, prepared.checks, prepared.options, request.limits, fmt,
                         RenderOptions(quiet=quiet, fail_on=threshold), prepared.extra_waivers,
                         request.waiver_file)
@@ -94,6 +104,21 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
             text = diffs_text + "\n" + text
         emit(text, output, colored)
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _observe(prepared: pipeline.Prepared, probe: bool, device: str | None,
+             code_paths: tuple[str, ...]) -> pipeline.Prepared:
+    """Observe this machine and/or scan the bot's code once for the whole run."""
+    from dataclasses import replace
+
+    from audit import observe
+
+    if probe != bool(device):
+        raise UsageError("--probe and --device NAME go together")
+    files = dict(prepared.request.config_files)
+    observed = observe.facts(device, probe=probe, code_paths=code_paths, config_paths=files)
+    boundary.learn(observed.get("code", {}).get("secrets", []))
+    return replace(prepared, observed=observed)
 
 
 def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | None,

@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Check that the backup authenticator still produces valid codes."),
     "import": ("audit.cli.importing", "import_command",
                "Derive setup facts from IBC, jts.ini or gateway config files."),
+    "probe": ("audit.cli.probe", "probe_command",
+              "Observe this machine: IBKR ports, disk encryption, screen lock, firewall."),
+    "scan": ("audit.cli.scan", "scan_command",
+             "Scan a trading bot's files for IBKR credentials and account numbers."),
 }
 
 

@@ -268,6 +268,17 @@ def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
     return run
 
 
+def _source(document: Any, pointer: str) -> str | None:
+    """'observed' or 'declared' on runs with observations (``/$observed``), else None."""
+    observed = document.get("$observed") if isinstance(document, dict) else None
+    if not isinstance(observed, dict):
+        return None
+    if pointer.startswith(("/$observed/", "/$files/")) or pointer in observed.get(
+            "overrides", ()):
+        return "observed"
+    return "declared"
+
+
 class Evaluator:
     """Evaluates condition nodes; one instance per (setup, checklist set, options)."""
 
@@ -327,7 +338,8 @@ class Evaluator:
             inner = self.eval(node["not"])
             value = None if inner.value is None else not inner.value
             return Outcome(value, tuple(
-                Evidence(e.pointer, e.actual, f"not ({_fmt(e.expected)})") for e in inner.evidence))
+                Evidence(e.pointer, e.actual, f"not ({_fmt(e.expected)})", e.location, e.source)
+                for e in inner.evidence))
         if "at_least" in node and "of" in node:
             return self._at_least(int(node["at_least"]), [self.eval(c) for c in node["of"]])
         if "ref" in node:
@@ -430,4 +442,4 @@ class Evaluator:
                 location = (redact.text(str(entry.get("file", ""))),
                             entry.get("lines", {}).get(key), key)
         return Evidence(redact.text(pointer), redact.value(actual), redact.value(expected),
-                        location)
+                        location, _source(self.ctx.document, pointer))

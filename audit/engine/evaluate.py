@@ -79,6 +79,13 @@ def _kept(evaluator: Evaluator, *evidence: Evidence) -> tuple[Evidence, ...]:
 
 
 def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
+    if "$observed" not in evaluator.ctx.document and any(
+            r.startswith("/$observed/") for r in check.reads):
+        # Checks on observed facts run only with --probe or --scan-code; like the
+        # config-file checks, their evidence then stays inside the setup file.
+        shown = Evidence("", "nothing observed on this run", "--probe or --scan-code")
+        return [Finding(check, Status.SKIP, _kept(evaluator, shown),
+                        "run with --probe --device NAME or --scan-code PATH")]
     if check.for_each is None:
         return [Finding(check, *_decide(check, evaluator))]
     items = resolve(evaluator.ctx.document, check.for_each)

@@ -30,6 +30,14 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def report_dict(report: Report) -> dict[str, Any]:
+    out = _contract(report)
+    if report.observed:  # an additional key, only on --probe / --scan-code runs
+        out["observed"] = [dict(zip(("fact", "declared", "observed", "how"), row, strict=True))
+                           for row in report.observed]
+    return out
+
+
+def _contract(report: Report) -> dict[str, Any]:
     return {
         "tool": "ibkr-audit",
         "version": report.tool_version,

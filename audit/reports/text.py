@@ -85,6 +85,12 @@ def render_one(report: Report, options: RenderOptions) -> str:
         for finding in shown:
             out.extend(_finding_lines(finding, color))
         out.append("")
+    if report.observed:  # --probe / --scan-code: what was said next to what was seen
+        out.append(_style("DECLARED VS OBSERVED", color, bold=True, underline=True))
+        for name, declared, seen, how in report.observed:
+            out.append(clean(f"  {name:<20} declared: {declared}"))
+            out.append(clean(f"  {'':<20} observed: {seen}  [{how}]"))
+        out.append("")
     out.append(summary_line(report, options.fail_on))
     manual = report.summary()["manual"]
     if manual:
