@@ -22,7 +22,6 @@ def keyring(setup: Setup) -> dict[str, Probe]:
     from audit.secrets import keyring_store
 
     lookup = keyring_store.exists(service, username)
-    observed = {True: "found", False: "not found", None: f"unavailable: {lookup.reason}"}
     return {"keyring_requested": requested, "keyring_entry": Probe(
-        lookup.found, pointer, observed[lookup.found],
+        lookup.found, pointer, lookup.observed,
         f"an entry for service {service!r}, user {username!r}")}
