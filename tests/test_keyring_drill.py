@@ -370,3 +370,20 @@ def test_drill_records_nothing_when_the_update_fails(enrolled: pyotp.TOTP, tmp_p
 def test_drill_help_names_the_enrolment_rule() -> None:
     text = " ".join(invoke("drill", "--help").stdout.split())
     assert "backup_authenticators[].device" in text and "null, fail" in text
+
+
+def test_short_drill_seed_is_a_low_finding_not_a_refusal() -> None:
+    secure = str(EXAMPLES / "secure.json")
+    device = load_setup(secure).data["login"]["backup_authenticators"][0]["device"]
+    short = "JBSWY3DPEHPK3PXP"
+    MemoryKeyring().set_password("ibkr-audit", "maya-api", SECRET)  # AUTO-014 passes
+    assert invoke("drill", "--enroll", device, "--stdin", input=short + "\n").exit_code == 0
+    run = invoke("check", secure, "--as-of", AS_OF, "-f", "json", "--check-keyring")
+    found = next(f for f in json.loads(run.stdout)["findings"] if f["id"] == "DRILL-001")
+    assert (found["status"], found["severity"]) == ("fail", "low")
+    assert "80 bits" in json.dumps(found["evidence"]) and short not in run.stdout
+    assert run.exit_code == 0  # low stays under the default --fail-on high
+    assert invoke("drill", "--enroll", device, "--stdin", input=SEED + "\n").exit_code == 0
+    run = invoke("check", secure, "--as-of", AS_OF, "-f", "json", "--check-keyring")
+    found = next(f for f in json.loads(run.stdout)["findings"] if f["id"] == "DRILL-001")
+    assert found["status"] == "pass"

@@ -93,6 +93,38 @@ def normalise(raw: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class SeedStrength:
+    """What the keyring says about the seeds enrolled for the declared devices."""
+
+    enrolled: bool | None  # None: the keyring could not be read (reason in observed)
+    strong: bool | None
+    observed: str
+    weakest: int | None = None  # index of the weakest enrolled device
+
+
+def seed_strength(devices: list[str]) -> SeedStrength:
+    """Measure (never reveal) the drill seeds enrolled under the setup's device names."""
+    bits: dict[int, int] = {}
+    try:
+        for index, device in enumerate(devices):
+            secret = keyring_store.fetch(keyring_store.DRILL_SERVICE, device)
+            if secret is None:
+                continue
+            try:
+                bits[index] = seed_bits(secret)
+            except (ValueError, TypeError, binascii.Error, UsageError):
+                bits[index] = 0  # unreadable counts as weak: re-enrol it
+    except keyring_store.KeyringUnavailable as exc:
+        return SeedStrength(None, None, f"unavailable: {exc}")
+    if not bits:
+        return SeedStrength(False, None, "no drill seed enrolled for a declared device")
+    weakest = min(bits, key=lambda i: bits[i])
+    strong = bits[weakest] >= STRONG_BITS
+    return SeedStrength(True, strong, f"{len(bits)} enrolled; the shortest has "
+                                      f"{bits[weakest]} bits", weakest)
+
+
 def enroll(name: str, raw: str) -> tuple[keyring_store.Backend, int]:
     """Store the secret (read back to confirm); returns the backend and the seed's bits."""
     secret = normalise(raw)
