@@ -459,3 +459,19 @@ def test_non_utf8_paths_are_refused_cleanly(sandbox: dict[str, Any]) -> None:
         gone = run(sandbox, "unschedule", str(odd), "--backend", backend)
         assert gone.exit_code == 0 and "No scheduled audit" in gone.stderr
     assert crontab(sandbox) == ""
+
+
+def test_documented_schedule_commands_work(sandbox: dict[str, Any]) -> None:
+    """Every 'ibkr-audit schedule … --every' line in docs/scheduling.md, as a dry run."""
+    doc = (Path(__file__).parent.parent / "docs" / "scheduling.md").read_text()
+    lines = [line.split("#")[0].strip() for line in doc.replace("\\\n", " ").splitlines()
+             if line.startswith("ibkr-audit schedule ") and "--every" in line]
+    assert len(lines) >= 5
+    for line in lines:
+        words = shlex.split(line.replace("$HOME\\ibkr\\setup.json", "~/ibkr/setup.json"))[1:]
+        words = [sandbox["setup"] if w == "~/ibkr/setup.json" else w for w in words]
+        if "--backend" not in words:
+            words += ["--backend", "cron"]
+        result = run(sandbox, *words, "--dry-run")
+        assert result.exit_code == 0, (line, result.stderr)
+        assert "ntfy://TOPIC" not in result.stdout + result.stderr
