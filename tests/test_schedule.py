@@ -475,3 +475,29 @@ def test_documented_schedule_commands_work(sandbox: dict[str, Any]) -> None:
         result = run(sandbox, *words, "--dry-run")
         assert result.exit_code == 0, (line, result.stderr)
         assert "ntfy://TOPIC" not in result.stdout + result.stderr
+
+
+def test_unschedule_removes_leftovers_without_a_systemd_bus(sandbox: dict[str, Any]) -> None:
+    """Units left by an older version on a host whose user bus is gone."""
+    assert run(sandbox, "schedule", sandbox["setup"], "--every", "daily",
+               "--backend", "systemd").exit_code == 0
+    headless = failing(sandbox, "show-environment")
+    result = run(headless, "schedule", "--list", "--backend", "systemd")
+    assert result.exit_code == 0 and result.stdout == "" and "not active" in result.stderr
+    gone = run(headless, "unschedule", sandbox["setup"], "--backend", "systemd")
+    assert gone.exit_code == 0 and "Removed" in gone.stderr
+    assert not list(unit_dir(sandbox).glob("ibkr-audit-*"))
+
+
+def test_busybox_crontab_without_a_table(sandbox: dict[str, Any], tmp_path: Path) -> None:
+    busybox = tmp_path / "busybox-bin"
+    busybox.mkdir()
+    (busybox / "crontab").write_text(FAKE_CRONTAB.replace(
+        'echo "no crontab for you" >&2', 'echo "crontab: can\'t open \'you\': No such file or '
+        'directory" >&2'))
+    (busybox / "crontab").chmod(0o755)
+    env = {**sandbox["env"], "PATH": f"{busybox}{os.pathsep}{sandbox['env']['PATH']}"}
+    result = invoke("schedule", sandbox["setup"], "--every", "daily", "--backend", "cron",
+                    env=env)
+    assert result.exit_code == 0, result.stderr
+    assert crontab(sandbox).count("# ibkr-audit:") == 1

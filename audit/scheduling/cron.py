@@ -58,7 +58,8 @@ class CronBackend(Backend):
     def read(self) -> str:
         result = self.call("-l", ok=(0, 1))
         if result.returncode == 1:
-            if "no crontab" in (result.stderr + result.stdout).lower():
+            said = (result.stderr + result.stdout).lower()
+            if "no crontab" in said or "no such file" in said:  # cronie/vixie; busybox
                 return ""
             self.call("-l")  # raises with the tool's own message
         return result.stdout
