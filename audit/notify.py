@@ -85,12 +85,23 @@ def targets_file(key: str) -> Path:
             / "notify" / f"{key}.txt")
 
 
-def save_targets(key: str, targets: Sequence[str]) -> Path:
+def save_targets(key: str, targets: Sequence[str]) -> bytes | None:
+    """Write the targets file (the real URLs: it bypasses the redaction boundary on
+    purpose, like a scheduler entry); returns what it replaced, for a rollback."""
     path = targets_file(key)
+    before = path.read_bytes() if path.exists() else None
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(path, "# ibkr-audit notification targets (keep private)\n"
                  + "".join(f"{t}\n" for t in targets), PRIVATE)
-    return path
+    return before
+
+
+def restore_targets(key: str, before: bytes | None) -> None:
+    path = targets_file(key)
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomic(path, before, PRIVATE)
 
 
 def wanted(on: str, failed: bool, diffs: Sequence[Diff | None]) -> bool:

@@ -141,18 +141,12 @@ def _install(chosen: Backend, entry: Entry, targets: list[str]) -> None:
         chosen.install(entry)
         return
     from audit import notify as notifying
-    from audit.fsutil import PRIVATE, write_atomic
 
-    path = notifying.targets_file(entry.key)
-    before = path.read_bytes() if path.exists() else None
-    notifying.save_targets(entry.key, targets)
+    before = notifying.save_targets(entry.key, targets)
     try:
         chosen.install(entry)
     except BaseException:
-        if before is None:
-            path.unlink(missing_ok=True)
-        else:
-            write_atomic(path, before, PRIVATE)
+        notifying.restore_targets(entry.key, before)
         raise
 
 
