@@ -230,6 +230,25 @@ def after_check(reports: Sequence[Report], diffs: Sequence[Diff | None], *,
                                           "sent" if result.ok else f"failed: {result.detail}")
 
 
+def input_failed(problems: Sequence[Problem], *, targets: Sequence[str]) -> None:
+    """Tell the person that the audit could not run (exit 2): otherwise a scheduled
+    audit of a broken or moved setup file would fall silent for good."""
+    import click
+
+    from audit import boundary
+
+    redactor = boundary.redactor().extend(list(targets))
+    files = sorted({Path(p.file).name for p in problems if p.file}) or ["input"]
+    title = redactor.text(f"ibkr-audit ERROR: could not audit {', '.join(files)}")
+    shown_problems = [p.render() for p in problems[:TOP]]
+    if len(problems) > TOP:
+        shown_problems.append(f"and {len(problems) - TOP} more")
+    body = redactor.text("\n".join(shown_problems) + "\nNothing was audited; the run exited 2.")
+    for failure in (r for r in send(targets, title, body) if not r.ok):
+        click.echo(f"ibkr-audit: warning: notification to {failure.target} failed: "
+                   f"{failure.detail}", err=True)
+
+
 class _quiet:
     """Keep Apprise's own log lines (which may quote a URL) off the user's terminal."""
 

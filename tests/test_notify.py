@@ -208,3 +208,31 @@ def test_scheduled_command_reads_the_targets_file(sandbox: dict[str, Any],  # no
                             cwd=str(Path(__file__).parent.parent))
     assert result.returncode == 1, result.stderr
     assert len(receiver.bodies) == 1 and "set up.json" in receiver.bodies[0]["json"]["title"]
+
+
+def test_an_audit_that_cannot_run_is_always_news(receiver: Receiver, tmp_path: Path) -> None:
+    broken = tmp_path / "setup.json"
+    broken.write_text('{"schema_version": 1, "profile": {"residence": "US"}, "login": ')
+    result = check(broken, tmp_path / "h.db", "--notify", receiver.url)
+    assert result.exit_code == 2 and len(receiver.bodies) == 1
+    sent = receiver.bodies[0]["json"]
+    assert sent["title"] == "ibkr-audit ERROR: could not audit setup.json"
+    assert "setup.json:1" in sent["message"] and "exited 2" in sent["message"]
+    assert TOKEN not in json.dumps(sent)
+    missing = check(tmp_path / "moved.json", tmp_path / "h.db", "--notify", receiver.url)
+    assert missing.exit_code == 2 and len(receiver.bodies) == 2
+
+
+def test_error_notification_keeps_planted_secrets_out(receiver: Receiver,
+                                                      tmp_path: Path) -> None:
+    invalid = tmp_path / "planted.json"
+    doc = json.loads(PLANTED.read_text())
+    doc["login"]["password"]["unique"] = "Tr0ub4dor&3-plain"  # a type error quoting a secret
+    doc["bogus"] = "sk_live_51Hq9xyzSECRETVALUE"
+    invalid.write_text(json.dumps(doc, indent=2))
+    result = check(invalid, tmp_path / "h.db", "--notify", receiver.url)
+    assert result.exit_code == 2 and len(receiver.bodies) == 1
+    payload = json.dumps(receiver.bodies[0]["json"])
+    assert "/login/password/unique" in payload
+    for secret in [*PLANTED_VALUES, TOKEN]:
+        assert secret not in payload, secret

@@ -93,7 +93,10 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
     if errors:
         # Valid files were audited, but we write no report when any input was bad:
         # a partial report is easy to mistake for a complete one.
-        raise InputError([p for e in errors for p in e.problems])
+        problems = [p for e in errors for p in e.problems]
+        if targets:  # a scheduled audit that cannot run is news whatever --notify-on says
+            notify.input_failed(problems, targets=targets)
+        raise InputError(problems)
     # The verdict covers every audited file, including those --only-changes keeps quiet.
     failed = any(r.failed_at(threshold) for r in reports)
     diffs_text = ""
