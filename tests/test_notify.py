@@ -142,6 +142,13 @@ def test_failed_notification_keeps_exit_code(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT target, result FROM notifications").fetchall() == [
             ("json://<redacted>", "failed: not delivered")]
+    listed = invoke("history", "--notifications", "--history-db", str(db))
+    assert listed.exit_code == 0 and "json://<redacted>" in listed.stdout
+    assert "failed: not delivered" in listed.stdout and TOKEN not in listed.stdout
+    rows = json.loads(invoke("history", "--notifications", "--history-db", str(db), "-f",
+                             "json").stdout)
+    assert [(r["target"], r["result"]) for r in rows] == [("json://<redacted>",
+                                                          "failed: not delivered")]
 
 
 def test_bad_targets_are_usage_errors(tmp_path: Path) -> None:
