@@ -57,8 +57,8 @@ def read_targets(values: Iterable[str]) -> list[str]:
                                       f"{type(exc).__name__}", file=path)]) from None
         targets += [line.strip() for line in text.splitlines()
                     if line.strip() and not line.lstrip().startswith("#")]
-    if not all(targets):
-        raise UsageError("--notify: empty notification target")
+    if not targets or not all(targets):
+        raise UsageError("--notify: no notification target (an empty value or file)")
     from audit import boundary
 
     boundary.learn(targets)  # no output of this run may show them
@@ -139,9 +139,11 @@ def compose(reports: Sequence[Report], diffs: Sequence[Diff | None], failed: boo
             lines.append(f"- {change.severity} {change.check_id} {change.title}{item}")
         if len(regressions) > TOP:
             lines.append(f"- and {len(regressions) - TOP} more")
+    from audit.textsafe import shell_command
+
     for report in reports:
-        lines.append("See more: ibkr-audit " + (f"diff --setup {report.setup_path}" if recorded
-                                                 else f"check {report.setup_path}"))
+        words = ("diff", "--setup") if recorded else ("check",)
+        lines.append("See more: " + shell_command("ibkr-audit", *words, report.setup_path))
     return redactor.text(title), redactor.text("\n".join(lines))
 
 

@@ -218,6 +218,9 @@ def test_plaintext_backend_is_refused_and_its_entries_fail(tmp_path: Path) -> No
     run = invoke("drill", "--enroll", "yubikey", "--stdin", input=SEED + "\n")
     assert run.exit_code == 2 and "PlaintextKeyring" in run.stderr
     assert not Path(backend.file_path).exists()
+    run = invoke("credentials", "check", str(EXAMPLES / "secure.json"))
+    assert run.exit_code == 1 and "would keep it in a plain file" in run.stdout
+    assert auto014()[1]["status"] == "fail"
     # An entry someone put there with another tool: found, but it does not count.
     backend.set_password("ibkr-audit", "maya-api", SECRET)
     run = invoke("credentials", "check", str(EXAMPLES / "secure.json"))

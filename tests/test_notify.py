@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import stat
 import threading
@@ -98,7 +99,7 @@ def test_notifies_on_regression_only(receiver: Receiver, tmp_path: Path) -> None
     message = sent["message"]
     assert "Regressions since the last recorded run:" in message
     assert "- high" in message and "email_link" not in message  # no evidence values
-    assert f"See more: ibkr-audit diff --setup {setup}" in message
+    assert f"See more: ibkr-audit diff --setup {shlex.quote(str(setup))}" in message
     assert "fail," in message and "Verdict: FAIL" in message
     assert TOKEN not in json.dumps(sent) and TOKEN not in worse.stdout + worse.stderr
     again = check(setup, db, "--notify", receiver.url)
@@ -157,6 +158,11 @@ def test_bad_targets_are_usage_errors(tmp_path: Path) -> None:
     assert bad.stdout == ""  # refused before the audit
     missing = invoke("check", str(EXAMPLES / "maya.json"), "--notify", "@" + str(tmp_path / "x"))
     assert missing.exit_code == 2 and "cannot read notification targets" in missing.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing yet\n")
+    for value in ("@" + str(empty), " "):
+        run_ = invoke("check", str(EXAMPLES / "maya.json"), "--notify", value)
+        assert run_.exit_code == 2 and "no notification target" in run_.stderr
     fleet = invoke("check", str(EXAMPLES), "--notify", "json://127.0.0.1/x")
     assert fleet.exit_code == 2 and "--notify" in fleet.stderr
 
@@ -215,6 +221,8 @@ def test_scheduled_command_reads_the_targets_file(sandbox: dict[str, Any],  # no
                             cwd=str(Path(__file__).parent.parent))
     assert result.returncode == 1, result.stderr
     assert len(receiver.bodies) == 1 and "set up.json" in receiver.bodies[0]["json"]["title"]
+    see_more = receiver.bodies[0]["json"]["message"].splitlines()[-1]
+    assert shlex.split(see_more.removeprefix("See more: "))[-1] == sandbox["setup"]
 
 
 def test_an_audit_that_cannot_run_is_always_news(receiver: Receiver, tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def check_command(setup: str) -> None:
                              "--username", username)
     if lookup.reason:  # it exists, but where anyone can read it
         click.echo(f"The keyring entry for service {shell_quote(service)}, user "
-                   f"{shell_quote(username)} was {lookup.reason}. Move it to a real keyring: "
+                   f"{shell_quote(username)}: {lookup.reason}. Use a real keyring instead: "
                    f"{keyring_store.how_to_fix()}; then run: {store_it}")
         click.get_current_context().exit(EXIT_FINDINGS)
     click.echo(f"No keyring entry for service {shell_quote(service)}, user "

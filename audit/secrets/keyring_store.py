@@ -185,6 +185,9 @@ def exists(service: str, username: str) -> Lookup:
     except _errors() as exc:
         return Lookup(None, _explain(exc), writer.name)
     if holder is None:
+        if writer.kind is Kind.PLAINTEXT:
+            return Lookup(False, f"not found, and the active backend, {writer.describe()}, "
+                                 "would keep it in a plain file", writer.name)
         return Lookup(False, backend=writer.name)
     where = classify(holder)
     if where.kind is Kind.PLAINTEXT:
