@@ -370,6 +370,20 @@ def test_drill_records_nothing_when_the_update_fails(enrolled: pyotp.TOTP, tmp_p
     assert drills(db) == []
 
 
+def test_enroll_with_update_checks_the_name_first(tmp_path: Path) -> None:
+    setup = tmp_path / "setup.json"
+    setup.write_text((EXAMPLES / "maya.json").read_text())
+    run = invoke("drill", "--enroll", "Yubikey 5", "--update", str(setup), "--stdin",
+                 input=SEED + "\n")
+    assert run.exit_code == 2 and "declared: 'yubikey'" in run.stderr
+    assert (keyring_store.DRILL_SERVICE, "Yubikey 5") not in MemoryKeyring.entries
+    run = invoke("drill", "--enroll", "yubikey", "--update", str(setup), "--stdin",
+                 input=SEED + "\n")
+    assert run.exit_code == 0 and MemoryKeyring.entries[(keyring_store.DRILL_SERVICE,
+                                                         "yubikey")] == SEED
+    assert setup.read_text() == (EXAMPLES / "maya.json").read_text()  # enrolling edits nothing
+
+
 def test_drill_help_names_the_enrolment_rule() -> None:
     text = " ".join(invoke("drill", "--help").stdout.split())
     assert "backup_authenticators[].device" in text and "null, fail" in text

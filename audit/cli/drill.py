@@ -33,7 +33,7 @@ ATTEMPTS = 3
 @click.option("--update", "update", metavar="SETUP.json",
               help="On success, set last_tested of the backup authenticator whose device is "
                    "NAME in this setup (the rest of the file is kept as it is). Checked before "
-                   "the code is asked for.")
+                   "the code is asked for; with --enroll, checks that NAME is declared there.")
 @history_db_option
 def drill_command(enroll_name: str | None, name: str | None, from_stdin: bool,
                   update: str | None, history_db: str | None) -> None:
@@ -55,6 +55,8 @@ def drill_command(enroll_name: str | None, name: str | None, from_stdin: bool,
     """
     try:
         if enroll_name:
+            if update:  # the name must be the device the setup declares
+                _locate(update, enroll_name)
             keyring_store.require_safe()  # before the secret is typed in
             raw = (sys.stdin.readline() if from_stdin else
                    click.prompt("otpauth:// URI or base32 seed", hide_input=True, err=True))
