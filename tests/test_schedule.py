@@ -501,3 +501,16 @@ def test_busybox_crontab_without_a_table(sandbox: dict[str, Any], tmp_path: Path
                     env=env)
     assert result.exit_code == 0, result.stderr
     assert crontab(sandbox).count("# ibkr-audit:") == 1
+
+
+def test_foreign_non_utf8_crontab_lines_survive(sandbox: dict[str, Any]) -> None:
+    table = sandbox["tmp"] / "crontab"
+    foreign = b"0 3 * * * /usr/bin/backup --label caf\xe9\n"
+    table.write_bytes(foreign)
+    assert run(sandbox, "schedule", sandbox["setup"], "--every", "daily",
+               "--backend", "cron").exit_code == 0
+    assert table.read_bytes().startswith(foreign)
+    result = run(sandbox, "schedule", "--list", "--backend", "cron")
+    assert result.exit_code == 0 and sandbox["setup"] in result.stdout
+    assert run(sandbox, "unschedule", sandbox["setup"], "--backend", "cron").exit_code == 0
+    assert table.read_bytes() == foreign

@@ -28,8 +28,13 @@ Runner = Callable[[list[str], str | None], "subprocess.CompletedProcess[str]"]
 
 
 def run_tool(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a scheduler tool: an argument list, never a shell."""
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)  # noqa: S603
+    """Run a scheduler tool: an argument list, never a shell.
+
+    surrogateescape: bytes that are not UTF-8 (someone else's crontab line in Latin-1)
+    survive the round trip unchanged instead of stopping the run.
+    """
+    return subprocess.run(args, input=stdin, capture_output=True, text=True,  # noqa: S603
+                          encoding="utf-8", errors="surrogateescape", check=False)
 
 
 @dataclass(frozen=True)
