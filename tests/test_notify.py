@@ -198,6 +198,11 @@ def test_schedule_keeps_notify_urls_out_of_entries(sandbox: dict[str, Any],  # n
     assert TOKEN not in listed.stdout + listed.stderr
     assert run(sandbox, "unschedule", sandbox["setup"], "--backend", "cron").exit_code == 0
     assert not stored.exists()
+    # scheduled again without --notify: no targets file is left behind
+    for args in (("--notify", url), ()):
+        assert run(sandbox, "schedule", sandbox["setup"], "--every", "weekly", "--backend",
+                   "cron", *args).exit_code == 0
+    assert not stored.exists() and "--notify" not in crontab(sandbox)
 
 
 def test_scheduled_command_reads_the_targets_file(sandbox: dict[str, Any],  # noqa: F811

@@ -137,10 +137,12 @@ def _shown_targets(targets: list[str]) -> list[str]:
 
 def _install(chosen: Backend, entry: Entry, targets: list[str]) -> None:
     """Install the entry and its targets file together, or neither."""
+    from audit import notify as notifying
+
     if not targets:
         chosen.install(entry)
+        notifying.targets_file(entry.key).unlink(missing_ok=True)  # no longer named
         return
-    from audit import notify as notifying
 
     before = notifying.save_targets(entry.key, targets)
     try:
