@@ -404,3 +404,23 @@ def test_short_drill_seed_is_a_low_finding_not_a_refusal() -> None:
     run = invoke("check", secure, "--as-of", AS_OF, "-f", "json", "--check-keyring")
     found = next(f for f in json.loads(run.stdout)["findings"] if f["id"] == "DRILL-001")
     assert found["status"] == "pass"
+
+
+@pytest.mark.parametrize("backend", ["keyrings.alt.file.PlaintextKeyring",
+                                     "keyring.backends.null.Keyring"])
+def test_a_new_user_with_a_bad_backend_gets_no_false_assurance(backend: str,
+                                                               tmp_path: Path) -> None:
+    """As the issue tried it: a real process, the backend chosen the way pip users do."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": backend, "HOME": str(tmp_path),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    result = subprocess.run([sys.executable, "-m", "audit", "credentials", "set", "--service",
+                             "ibkr-audit", "--username", "maya-api", "--stdin"],
+                            input=SECRET + "\n", capture_output=True, text=True, env=env,
+                            check=False)
+    assert result.returncode == 2 and backend in result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stdout + result.stderr
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing written anywhere
