@@ -127,8 +127,9 @@ _OPTIONS: dict[str, Callable[[F], F]] = {
         help="Also audit this Client Portal gateway conf.yaml (repeatable)."),
     "check_keyring": click.option(
         "--check-keyring", is_flag=True,
-        help="Also verify that the keyring entry the setup declares exists (may prompt "
-             "to unlock the keyring; the secret is never read out)."),
+        help="Also verify that the keyring entry the setup declares exists, and measure "
+             "enrolled drill seeds (may prompt to unlock the keyring; no secret is ever "
+             "printed)."),
     "show_account_ids": click.option(
         "--show-account-ids", is_flag=True,
         help="Print IBKR account numbers in full instead of masking them (U***1234)."),

@@ -16,13 +16,28 @@ def keyring(setup: Setup) -> dict[str, Probe]:
     creds = setup.data.get("automation", {}).get("credentials", {})
     service, username = creds.get("keyring_service"), creds.get("keyring_username")
     requested = Probe(True, "", "--check-keyring", "--check-keyring")
+    found = {"keyring_requested": requested, **drill_seeds(setup)}
     if not (isinstance(service, str) and isinstance(username, str)):
-        return {"keyring_requested": requested, "keyring_entry": Probe(
+        return {**found, "keyring_entry": Probe(
             None, pointer, "not declared", "keyring_service and keyring_username declared")}
     from audit.secrets import keyring_store
 
     lookup = keyring_store.exists(service, username)
-    observed = {True: "found", False: "not found", None: f"unavailable: {lookup.reason}"}
-    return {"keyring_requested": requested, "keyring_entry": Probe(
-        lookup.found, pointer, observed[lookup.found],
+    return {**found, "keyring_entry": Probe(
+        lookup.found, pointer, lookup.observed,
         f"an entry for service {service!r}, user {username!r}")}
+
+
+def drill_seeds(setup: Setup) -> dict[str, Probe]:
+    """Whether drill seeds are enrolled under the declared backup devices, and how long."""
+    from audit.secrets import drill
+
+    backups = setup.data.get("login", {}).get("backup_authenticators", [])
+    devices = [b.get("device") if isinstance(b.get("device"), str) else "" for b in backups]
+    found = drill.seed_strength(devices)
+    base = "/login/backup_authenticators"
+    where = base if found.weakest is None else f"{base}/{found.weakest}/device"
+    return {"drill_enrolled": Probe(found.enrolled, base, found.observed,
+                                    "a drill seed enrolled under a declared device"),
+            "drill_seeds_strong": Probe(found.strong, where, found.observed,
+                                        f"at least {drill.STRONG_BITS} bits")}

@@ -38,3 +38,18 @@ class LockedKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         raise KeyringLocked("locked")
+
+
+class ForgetfulKeyring(KeyringBackend):
+    """Accepts every secret and keeps none, like a misconfigured backend."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        return None
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise PasswordDeleteError(service)

@@ -94,6 +94,10 @@ def _with_configs(setup: Any, case: dict[str, Any], tmp_path: Path) -> Any:
     return setup
 
 
+DRILL_SEEDS = {"drill-weak": "JBSWY3DPEHPK3PXP",  # 16 characters, 80 bits
+               "drill-strong": "JBSWY3DPEHPK3PXPJBSWY3DPEH"}  # 26 characters, 128 bits
+
+
 def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: Path,
                keyring: str | None = None, case: dict[str, Any] | None = None) -> Status:
     path = tmp_path / "case.json"
@@ -111,6 +115,9 @@ def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: P
         elif keyring == "has-entry":
             creds = doc["automation"]["credentials"]
             MemoryKeyring().set_password(creds["keyring_service"], creds["keyring_username"], "x")
+        elif keyring in DRILL_SEEDS:  # a drill seed enrolled under the first backup device
+            device = doc["login"]["backup_authenticators"][0]["device"]
+            MemoryKeyring().set_password("ibkr-audit-drill", device, DRILL_SEEDS[keyring])
     if keyring is not None:  # the pipeline gathers outside facts; the engine only reads them
         from audit.pipeline import assemble
 

@@ -136,7 +136,8 @@ def test_only_and_skip_select_checks_and_areas() -> None:
     doc = json.loads(invoke("check", "--as-of", AS_OF, MAYA, "-f", "json", "--only", "login",
                             "--only", "AUTO-002").stdout)
     ids = {f["id"] for f in doc["findings"]}
-    assert "AUTO-002" in ids and all(i.startswith("LOGIN-") or i == "AUTO-002" for i in ids)
+    assert "AUTO-002" in ids and "LOGIN-001" in ids
+    assert all(f["area"] == "login" or f["id"] == "AUTO-002" for f in doc["findings"])
     run = invoke("check", "--as-of", AS_OF, MAYA, "-f", "json", "--skip", "AUTO-002")
     assert run.exit_code == 0  # the only high failure was skipped
     assert "AUTO-002" not in {f["id"] for f in json.loads(run.stdout)["findings"]}

@@ -40,11 +40,19 @@ from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
               help="Print nothing unless something changed since the last recorded run of "
                    "the setup (for cron: mail only when there is news).")
 @history_db_option
+@click.option("--notify", "notify_targets", multiple=True, metavar="URL|@FILE",
+              help="Send a short, redacted message to this Apprise URL (repeatable; @FILE "
+                   "reads one per line), e.g. ntfy://TOPIC. See docs/scheduling.md.")
+@click.option("--notify-on", type=click.Choice(["regression", "fail", "always"]),
+              default="regression", show_default=True,
+              help="When to notify: a new failure since the last recorded run, any failure "
+                   "at --fail-on, or every run. A failed notification keeps the exit code.")
 @color_option
 def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Request,
           probe: bool, device: str | None, code_paths: tuple[str, ...], quiet: bool,
           record: bool, only_changes: bool, history_db: str | None,
-          jobs: int | None, color: bool | None) -> int:
+          jobs: int | None, color: bool | None, notify_targets: tuple[str, ...],
+          notify_on: str) -> int:
     """Audit SETUP.json files against the checklists and print a report.
 
     Use '-' to read a setup from standard input.
@@ -63,6 +71,12 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
       ibkr-audit check setup.json --fail-on critical --checklist ./my-checks
     """
     fmt = fmt.lower()
+    targets: list[str] = []
+    if notify_targets:  # checked before the audit: a typo must not surface after it
+        from audit import notify
+
+        targets = notify.read_targets(notify_targets)
+        notify.validate(targets)
     prepared = pipeline.prepare(request)
     if probe or device or code_paths:
         prepared = _observe(prepared, probe, device, code_paths)
@@ -72,9 +86,9 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         if not form.fleet:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
                              f" globs, --jobs, jsonl) writes {', '.join(FLEET_FORMATS)}")
-        if record or only_changes or request.has_config_files or prepared.observed:
-            raise UsageError("--record, --only-changes, --ibc, --jts, --gateway-conf, --probe "
-                             "and --scan-code work on explicit setup files")
+        if record or only_changes or request.has_config_files or prepared.observed or targets:
+            raise UsageError("--record, --only-changes, --notify, --ibc, --jts, --gateway-conf, "
+                             "--probe and --scan-code work on explicit setup files")
         job = fleet.Job(prepared.lists, prepared.checks, prepared.options, request.limits, fmt,
                         RenderOptions(quiet=quiet, fail_on=threshold), prepared.extra_waivers,
                         request.waiver_file)
@@ -89,12 +103,20 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
     if errors:
         # Valid files were audited, but we write no report when any input was bad:
         # a partial report is easy to mistake for a complete one.
-        raise InputError([p for e in errors for p in e.problems])
+        problems = [p for e in errors for p in e.problems]
+        if targets:  # a scheduled audit that cannot run is news whatever --notify-on says
+            notify.input_failed(problems, targets=targets)
+        raise InputError(problems)
     # The verdict covers every audited file, including those --only-changes keeps quiet.
     failed = any(r.failed_at(threshold) for r in reports)
     diffs_text = ""
+    audited = reports
+    before = notify.previous(reports, history_db) if targets else []
     if record or only_changes:
         reports, diffs_text = _remember(reports, history_db, record, only_changes)
+    if targets:
+        notify.after_check(audited, before, targets=targets, on=notify_on, failed=failed,
+                           threshold=threshold, recorded=record, history_db=history_db)
     if reports:
         render = get(fmt)
         colored = form.color and use_color(color) and not output

@@ -23,7 +23,16 @@ def credentials_group() -> None:
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="Read the secret from standard input (one line) instead of a prompt.")
 def set_command(service: str, username: str, from_stdin: bool) -> None:
-    """Store a secret in the OS keyring without echoing it anywhere."""
+    """Store a secret in the OS keyring without echoing it anywhere.
+
+    Backends that store nothing (null, fail) or keep secrets in a plain file
+    (keyrings.alt's plaintext backend) are refused before the secret is asked
+    for; the value is read back before it is reported as stored.
+    """
+    try:
+        keyring_store.require_safe()
+    except keyring_store.KeyringUnavailable as exc:
+        raise UsageError(str(exc)) from None
     if from_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -32,11 +41,19 @@ def set_command(service: str, username: str, from_stdin: bool) -> None:
     if not secret:
         raise UsageError("refusing to store an empty secret")
     try:
-        keyring_store.store(service, username, secret)
+        backend = keyring_store.store(service, username, secret)
     except keyring_store.KeyringUnavailable as exc:
         raise UsageError(str(exc)) from None
-    click.echo(f"Stored the credential for service {service!r}, user {username!r} in the "
-               "OS keyring.", err=True)
+    click.echo(f"Stored the credential for service {shell_quote(service)}, user "
+               f"{shell_quote(username)} in "
+               f"{_where(backend)}, and read it back.", err=True)
+
+
+def _where(backend: keyring_store.Backend) -> str:
+    if backend.kind is keyring_store.Kind.OS:
+        return f"the OS keyring ({backend.label})"
+    return (f"the keyring backend {backend.name}, which ibkr-audit does not know: make sure "
+            "it encrypts what it stores")
 
 
 @credentials_group.command("check")
@@ -44,8 +61,9 @@ def set_command(service: str, username: str, from_stdin: bool) -> None:
 def check_command(setup: str) -> None:
     """Verify that the keyring entry SETUP.json declares exists (never prints it).
 
-    Exit 0 when it exists, 1 when it does not, 2 when the setup declares no
-    keyring entry or no keyring is available.
+    Exit 0 when it exists, 1 when it does not or sits in a plaintext backend,
+    2 when the setup declares no keyring entry or no keyring is usable (a null or
+    fail backend, or a locked keyring).
     """
     data = load_setup(setup).data
     creds = data.get("automation", {}).get("credentials", {})
@@ -62,10 +80,15 @@ def check_command(setup: str) -> None:
         raise UsageError(lookup.reason)
     if lookup.found:
         click.echo(f"Found the keyring entry for service {shell_quote(service)}, "
-                   f"user {shell_quote(username)}.")
+                   f"user {shell_quote(username)} ({lookup.backend}).")
         click.get_current_context().exit(EXIT_OK)
+    store_it = shell_command("ibkr-audit", "credentials", "set", "--service", service,
+                             "--username", username)
+    if lookup.reason:  # it exists, but where anyone can read it
+        click.echo(f"The keyring entry for service {shell_quote(service)}, user "
+                   f"{shell_quote(username)}: {lookup.reason}. Use a real keyring instead: "
+                   f"{keyring_store.how_to_fix()}; then run: {store_it}")
+        click.get_current_context().exit(EXIT_FINDINGS)
     click.echo(f"No keyring entry for service {shell_quote(service)}, user "
-               f"{shell_quote(username)}. Store it with: "
-               + shell_command("ibkr-audit", "credentials", "set", "--service", service,
-                               "--username", username))
+               f"{shell_quote(username)}. Store it with: {store_it}")
     click.get_current_context().exit(EXIT_FINDINGS)

@@ -24,14 +24,19 @@ def open_store(path: str | None, *, create: bool = False) -> Store:
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
 @click.option("--drills", "show_drills", is_flag=True,
               help="List backup-authenticator drills instead of audits.")
+@click.option("--notifications", "show_notifications", is_flag=True,
+              help="List notification attempts (check --notify) instead of audits.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def history_command(setup: str | None, history_db: str | None, limit: int, show_drills: bool,
-                    fmt: str) -> None:
+                    fmt: str, show_notifications: bool) -> None:
     """List recorded audits (or drills), newest first (all setups, or only SETUP's).
 
     Runs are recorded by 'ibkr-audit check --record', drills by 'ibkr-audit drill'.
     """
+    if show_notifications:
+        _notifications(history_db, limit, fmt)
+        return
     if show_drills:
         with open_store(history_db) as store:
             drills = store.drills()[:limit]
@@ -107,3 +112,16 @@ def diff_command(run_a: int | None, run_b: int | None, setup: str | None,
         click.echo(diffing.render_text(result, after.setup_path), nl=False)
     failed = result.regressions_at(parse_fail_on(fail_on))
     click.get_current_context().exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _notifications(history_db: str | None, limit: int, fmt: str) -> None:
+    with open_store(history_db) as store:
+        rows = store.notifications()[:limit]
+    if fmt == "json":
+        click.echo(json.dumps([{"setup": p, "sent_at": t, "target": g, "result": r}
+                               for p, t, g, r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No notifications recorded.", err=True)
+    for path, sent_at, target, result in rows:
+        click.echo(f"{sent_at}  {clean(target):<20}  {clean(result):<24}  {clean(path)}")

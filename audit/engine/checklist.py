@@ -254,6 +254,8 @@ def _with_reads(check: Check, conditions: dict[str, Any]) -> Check:
         if node.get("probe") == "keyring_entry":
             add("/automation/credentials/keyring_service")
             add("/automation/credentials/keyring_username")
+        if node.get("probe") in ("drill_enrolled", "drill_seeds_strong"):
+            add("/login/backup_authenticators")  # the device names seeds are enrolled under
         for pointer in _pointers(node):
             add(res(pointer))
         for quantifier in ("some", "every"):

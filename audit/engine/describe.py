@@ -84,7 +84,10 @@ def describe(node: Any, conditions: Mapping[str, Any], params: Mapping[str, Any]
         probes = {"keyring_requested": "the run was asked to look in the OS keyring "
                                        "(--check-keyring)",
                   "keyring_entry": "the OS keyring holds the declared entry "
-                                   "(service and user name)"}
+                                   "(service and user name)",
+                  "drill_enrolled": "a drill seed is enrolled under a declared backup "
+                                    "device ('ibkr-audit drill --enroll DEVICE')",
+                  "drill_seeds_strong": "every enrolled drill seed has at least 128 bits"}
         return [pad + probes.get(str(node["probe"]), str(node["probe"]))]
     op = next((k for k in LEAF_OPERATORS if k in node), None)
     if op is None:

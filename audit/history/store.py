@@ -69,6 +69,16 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE setup_key NOT LIKE 'sha256:%';
     UPDATE drills SET name = ibkr_redact(name);
     """,
+    # Version 4: what became of each notification (targets stored as scheme only).
+    """
+    CREATE TABLE notifications (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        setup_path  TEXT NOT NULL,
+        sent_at     TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        result      TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -258,6 +268,18 @@ class Store:
         with self._write() as conn:
             conn.execute("INSERT INTO drills (name, tested_on, result) VALUES (?, ?, ?)",
                          (redact(name), tested_on, result))
+
+    def record_notification(self, setup_path: str, sent_at: str, target: str,
+                            result: str) -> None:
+        """One delivery attempt; ``target`` must already be redacted (scheme only)."""
+        with self._write() as conn:
+            conn.execute("INSERT INTO notifications (setup_path, sent_at, target, result)"
+                         " VALUES (?, ?, ?, ?)",
+                         (redact(setup_path), sent_at, redact(target), redact(result)))
+
+    def notifications(self) -> list[tuple[str, str, str, str]]:
+        return [(r[0], r[1], r[2], r[3]) for r in self.conn.execute(
+            "SELECT setup_path, sent_at, target, result FROM notifications ORDER BY id DESC")]
 
     def drills(self) -> list[tuple[str, str, str]]:
         return [(r[0], r[1], r[2]) for r in self.conn.execute(

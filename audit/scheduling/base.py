@@ -1,4 +1,9 @@
-"""What every scheduler backend shares: the entry, quoting rules, running tools."""
+"""What every scheduler backend shares: the entry, quoting rules, running tools.
+
+Every backend is all-or-nothing: ``preflight`` proves the scheduler is usable before
+anything is written, ``install`` rolls back whatever it changed when a later step
+fails, and ``entries`` reports whether each entry is really active.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +28,13 @@ Runner = Callable[[list[str], str | None], "subprocess.CompletedProcess[str]"]
 
 
 def run_tool(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a scheduler tool: an argument list, never a shell."""
-    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)  # noqa: S603
+    """Run a scheduler tool: an argument list, never a shell.
+
+    surrogateescape: bytes that are not UTF-8 (someone else's crontab line in Latin-1)
+    survive the round trip unchanged instead of stopping the run.
+    """
+    return subprocess.run(args, input=stdin, capture_output=True, text=True,  # noqa: S603
+                          encoding="utf-8", errors="surrogateescape", check=False)
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,17 @@ class Scheduled:
     key: str
     setup: str
     detail: str
+    active: bool = True  # False: files are there, but the scheduler does not run them
 
 
 def key_for(setup: str) -> str:
-    return hashlib.sha256(setup.encode("utf-8")).hexdigest()[:12]
+    # os.fsencode: a path that is not valid UTF-8 still has one stable key
+    return hashlib.sha256(os.fsencode(setup)).hexdigest()[:12]
+
+
+def shown(path: str) -> str:
+    """A path fit for a message, even when it is not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def parse_at(value: str) -> tuple[int, int]:
@@ -61,20 +78,39 @@ def parse_at(value: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def build_entry(setup: str, every: str, at: str, history_db: str | None = None) -> Entry:
-    """The entry for ``setup``: the current interpreter, absolute paths, no shell."""
+def _safe_path(value: str, what: str) -> None:
+    if any(c in value for c in "\n\r\0"):
+        raise UsageError([Problem(f"{what} with a line break cannot be scheduled safely",
+                                  file=shown(value))])
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError([Problem(f"{what} is not valid UTF-8 and cannot be written into a "
+                                  "scheduler entry; rename it", file=shown(value))]) from None
+
+
+def build_entry(setup: str, every: str, at: str, history_db: str | None = None,
+                notify_file: str | None = None, notify_on: str | None = None) -> Entry:
+    """The entry for ``setup``: the current interpreter, absolute paths, no shell.
+
+    Notification targets carry tokens, so the command only names the private file
+    that holds them (``--notify @FILE``), never the targets themselves.
+    """
+    _safe_path(setup, "the setup path")
     path = Path(setup).resolve()
     if not path.is_file():
-        raise UsageError([Problem("no such setup file to schedule", file=setup)])
-    for value in (str(path), history_db or "", sys.executable):
-        if any(c in value for c in "\n\r\0"):
-            raise UsageError([Problem("a path with a line break cannot be scheduled safely",
-                                      file=value)])
+        raise UsageError([Problem("no such setup file to schedule", file=shown(setup))])
+    for value, what in ((str(path), "the setup path"), (history_db or "", "--history-db"),
+                        (notify_file or "", "the notification file"),
+                        (sys.executable, "the Python interpreter path")):
+        _safe_path(value, what)
     hour, minute = parse_at(at)
     command = [sys.executable, "-m", "audit", "check", str(path), "--record", "--only-changes",
                "--no-color"]
     if history_db:
         command += ["--history-db", str(Path(history_db).resolve())]
+    if notify_file:
+        command += ["--notify", "@" + notify_file, "--notify-on", notify_on or "regression"]
     return Entry(str(path), every, hour, minute, tuple(command))
 
 
@@ -104,13 +140,33 @@ class Backend(abc.ABC):
                              + (f": {detail[-1]}" if detail else ""))
         return result
 
+    def attempt(self, *args: str) -> bool:
+        """Run a clean-up step; a failure here must not hide the error being reported."""
+        try:
+            self.call(*args)
+        except UsageError:
+            return False
+        return True
+
+    def unusable(self) -> str | None:
+        """Why this scheduler cannot work on this host, or None when it can."""
+        try:
+            self.preflight()
+        except UsageError as exc:
+            return str(exc)
+        return None
+
+    def preflight(self) -> None:
+        """Prove the scheduler works here before anything is written (UsageError if not)."""
+        self.require_tool()
+
     @abc.abstractmethod
     def render(self, entry: Entry) -> list[tuple[str, str]]:
         """(where, content) pairs this backend would write for ``entry``."""
 
     @abc.abstractmethod
     def install(self, entry: Entry) -> None:
-        """Add ``entry``, replacing any entry for the same setup."""
+        """Add ``entry``, replacing any entry for the same setup; all or nothing."""
 
     @abc.abstractmethod
     def remove(self, setup: str) -> bool:
@@ -118,4 +174,4 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def entries(self) -> list[Scheduled]:
-        """Our entries, and nobody else's."""
+        """Our entries, and nobody else's, each marked active or not."""

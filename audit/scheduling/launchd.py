@@ -7,10 +7,12 @@ import plistlib
 from pathlib import Path
 from typing import Any
 
+from audit.errors import UsageError
 from audit.fsutil import write_atomic
 from audit.scheduling.base import MARKER, Backend, Entry, Scheduled, key_for
 
 LABEL_PREFIX = f"com.{MARKER}."
+_GONE = (0, 3, 5, 36, 113)  # launchctl's codes for "not loaded" on bootout
 
 
 class LaunchdBackend(Backend):
@@ -48,29 +50,57 @@ class LaunchdBackend(Backend):
     def _domain(self) -> str:
         return f"gui/{os.getuid()}" if hasattr(os, "getuid") else "gui/0"
 
-    def install(self, entry: Entry) -> None:
+    def preflight(self) -> None:
         self.require_tool()
+        if not hasattr(os, "getuid"):
+            raise UsageError("launchd runs only on macOS; use --backend schtasks on Windows")
+
+    def install(self, entry: Entry) -> None:
+        self.preflight()
         self.agent_dir.mkdir(parents=True, exist_ok=True)
         target = self.path(entry.key)
-        self.call("bootout", f"{self._domain()}/{self.label(entry.key)}", ok=(0, 3, 5, 36, 113))
-        write_atomic(target, self.plist(entry))
-        self.call("bootstrap", self._domain(), str(target))
+        service = f"{self._domain()}/{self.label(entry.key)}"
+        before = target.read_bytes() if target.exists() else None
+        self.call("bootout", service, ok=_GONE)
+        try:
+            write_atomic(target, self.plist(entry))
+            self.call("bootstrap", self._domain(), str(target))
+            self.call("print", service)
+        except BaseException:
+            self.attempt("bootout", service)
+            if before is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_atomic(target, before)
+                self.attempt("bootstrap", self._domain(), str(target))
+            raise
 
     def remove(self, setup: str) -> bool:
         key = key_for(setup)
         target = self.path(key)
         if not target.exists():
             return False
-        self.call("bootout", f"{self._domain()}/{self.label(key)}", ok=(0, 3, 5, 36, 113))
+        self.call("bootout", f"{self._domain()}/{self.label(key)}", ok=_GONE)
         target.unlink()
+        return True
+
+    def _loaded(self, label: str) -> bool:
+        try:
+            self.call("print", f"{self._domain()}/{label}")
+        except UsageError:
+            return False
         return True
 
     def entries(self) -> list[Scheduled]:
         found = []
         for path in sorted(self.agent_dir.glob(f"{LABEL_PREFIX}*.plist")):
-            data = plistlib.loads(path.read_bytes())
+            try:
+                data = plistlib.loads(path.read_bytes())
+            except (plistlib.InvalidFileException, ValueError, OSError):
+                data = {}
             args = data.get("ProgramArguments", [])
             interval = data.get("StartCalendarInterval", {})
             found.append(Scheduled(path.stem[len(LABEL_PREFIX):],
-                                   args[4] if len(args) > 4 else "?", str(interval)))
+                                   args[4] if len(args) > 4 else "?", str(interval),
+                                   self._loaded(path.stem)))
         return found
