@@ -116,6 +116,11 @@ class Check:
     where_in_ibkr: str | None = None
     source: str = ""
     origin: str = ""  # JSON pointer of the check inside its source file
+    # Context severity: [{"when": condition, "severity": ..., "reason": ...}], first match wins.
+    severity_if: Any = None
+    change: str | None = None  # the fact to change first (leads the evidence)
+    verify_in_ibkr: str | None = None  # how to confirm the fix inside IBKR itself
+    where_by_interface: Mapping[str, str] | None = None  # "Where", per interface the user has
 
 
 @dataclass(frozen=True)

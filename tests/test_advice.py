@@ -69,7 +69,7 @@ def test_no_goals_says_what_is_missing(tmp_path: Path) -> None:
 
 
 def test_costly_errors_name_what_applies(tmp_path: Path) -> None:
-    rec = _analyse(load_example("maya"), tmp_path).recommendation
+    rec = _analyse(load_example("maya-live"), tmp_path).recommendation
     ids = [e.id for e in rec.costly_errors]
     assert ids == ["multi_leg_fill", "runaway_automation", "cross_asset_margin_call",
                    "account_takeover"]
@@ -83,20 +83,29 @@ def test_costly_errors_name_what_applies(tmp_path: Path) -> None:
 def test_maya_plan(tmp_path: Path) -> None:
     analysis = _analyse(load_example("maya"), tmp_path)
     status = {s.stage: s.status for s in analysis.stages}
-    assert status == {0: "done", 1: "done", 2: "ready", 3: "blocked"}
+    # Maya's script is in paper mode: stage 3 is in progress, judged "before going live".
+    assert status == {0: "done", 1: "done", 2: "blocked", 3: "in_progress"}
     stage2 = analysis.stages[2]
     assert stage2.strategies == ("multi_leg_options", "futures_hedging")
+    assert [b.id for b in stage2.blocking] == ["RISK-005"]
     stage3 = analysis.stages[3]
     assert [b.id for b in stage3.blocking] == ["AUTO-002", "AUTO-003"]
+    assert "12 of 30 days" in stage3.note and "Before going live" in stage3.note
+    assert analysis.urgent == []
+    assert analysis.next_step is not None and analysis.next_step.id == "RISK-005"
     assert analysis.recommendation.to_add == ("tws", "api")
     assert analysis.recommendation.beyond == ()
 
 
 def test_stage_3_uses_a_what_if_when_automation_is_off(tmp_path: Path) -> None:
-    off = patched(load_example("maya"), {"/automation/enabled": False})
+    # Nothing automated: the recommended API is "for monitoring", so its gate is a
+    # read-only connection, and no trading-only gate (kill switch, caps, paper days).
+    off = patched(load_example("maya"), {"/automation": {"enabled": False}})
     stage3 = _analyse(off, tmp_path).stages[3]
-    assert stage3.status == "blocked"  # still not paper-traded, even though nothing runs yet
-    assert {b.id for b in stage3.blocking} == {"AUTO-002", "AUTO-003"}
+    assert stage3.status == "blocked"
+    blocking = {b.id for b in stage3.blocking}
+    assert "AUTO-009" in blocking
+    assert not blocking & {"AUTO-001", "AUTO-002", "AUTO-005", "AUTO-006", "AUTO-007"}
     undeclared = patched(load_example("maya"), remove=["/automation"])
     stage3 = _analyse(undeclared, tmp_path).stages[3]
     assert stage3.status == "blocked" and any(b.status == "manual" for b in stage3.blocking)
@@ -119,43 +128,53 @@ def test_low_profile_stops_at_stage_1(tmp_path: Path) -> None:
 
 
 def test_blocked_stage_blocks_later_ones(tmp_path: Path) -> None:
-    doc = patched(load_example("secure"), {"/login/mfa/enabled": False})
-    stages = _analyse(doc, tmp_path).stages
+    doc = patched(load_example("secure"), {"/login/mfa/enabled": False,
+                                           "/profile/interfaces": ["mobile"]})
+    analysis = _analyse(doc, tmp_path)
+    stages = analysis.stages
     assert stages[0].status == "blocked" and stages[0].blocking[0].id == "LOGIN-001"
     assert all(s.status == "blocked" for s in stages[1:])
     assert "Finish stage 0 first." in stages[1].note
+    assert [u.id for u in analysis.urgent] == ["LOGIN-001"]
 
 
 def test_plan_cli_formats() -> None:
     run = invoke("plan", str(EXAMPLES / "maya.json"), "--as-of", AS_OF, "-f", "json")
-    assert run.exit_code == 1
+    assert run.exit_code == 0  # paper mode: doing what the article advises is not a failure
     data = json.loads(run.stdout)
     assert set(data["recommendation"]) >= {"interfaces", "rule", "reasons"}
     assert data["recommendation"]["interfaces"] == ["tws", "api"]
     for stage in data["stages"]:
         assert set(stage) >= {"stage", "name", "interfaces", "status", "gates", "blocking"}
-    assert [s["status"] for s in data["stages"]] == ["done", "done", "ready", "blocked"]
+    assert [s["status"] for s in data["stages"]] == ["done", "done", "blocked", "in_progress"]
+    assert data["urgent"] == [] and data["next_step"]["id"] == "RISK-005"
     text = invoke("plan", str(EXAMPLES / "maya.json"), "--as-of", AS_OF).stdout
     for phrase in ("Interface plan for Maya", "RECOMMENDATION: TWS", "COSTLIEST MISTAKES",
-                   "[blocked]", "AUTO-002", "NEXT STEP: Stage 2"):
+                   "[blocked]", "[in_progress]", "12 of 30 days", "AUTO-002",
+                   "NEXT STEP: RISK-005 (medium, stage 2)"):
         assert phrase in text
     markdown = invoke("plan", str(EXAMPLES / "maya.json"), "--as-of", AS_OF, "-f",
                       "markdown").stdout
-    assert "| 3. API automation | blocked |" in markdown
+    assert "| 3. API automation | in_progress |" in markdown
     assert invoke("plan", str(EXAMPLES / "secure.json"), "--as-of", AS_OF).exit_code == 0
 
 
 def test_remediate_orders_by_severity_then_stage(tmp_path: Path) -> None:
-    run = invoke("remediate", str(EXAMPLES / "maya.json"), "--as-of", AS_OF, "-f", "json")
+    run = invoke("remediate", str(EXAMPLES / "maya-live.json"), "--as-of", AS_OF, "-f", "json")
     data = json.loads(run.stdout)
     order = [(t["severity"], t["stage"], t["id"]) for t in data["tasks"]]
-    assert order == [("high", 3, "AUTO-002"), ("medium", 2, "IFACE-001"),
-                     ("medium", 3, "AUTO-003"), ("low", 2, "IFACE-002"),
+    assert order == [("high", 3, "AUTO-002"), ("medium", 2, "RISK-005"),
+                     ("medium", 2, "IFACE-001"), ("medium", 3, "AUTO-003"),
+                     ("low", 1, "IFACE-007"), ("low", 2, "IFACE-002"),
                      ("low", 3, "AUTO-012"), ("info", 3, "IFACE-005")]
+    assert [u["id"] for u in data["urgent"]] == ["AUTO-002"]
+    assert all(t["where"] for t in data["tasks"])
     out = tmp_path / "TODO.md"
-    run = invoke("remediate", str(EXAMPLES / "maya.json"), "--as-of", AS_OF, "-o", str(out))
+    run = invoke("remediate", str(EXAMPLES / "maya-live.json"), "--as-of", AS_OF, "-o",
+                 str(out))
     markdown = out.read_text()
-    assert markdown.count("- [ ] ") == 6
+    assert markdown.count("- [ ] ") == 8
+    assert markdown.index("## Urgent") < markdown.index("## High")
     assert "`ibkr-audit explain AUTO-002`" in markdown
     assert markdown.index("AUTO-002") < markdown.index("IFACE-005")
 

@@ -17,7 +17,7 @@ def fleet_dir(tmp_path: Path) -> Path:
     root = tmp_path / "clients"
     (root / "family").mkdir(parents=True)
     for i in range(6):
-        (root / f"maya{i}.json").write_text((EXAMPLES / "maya.json").read_text())
+        (root / f"maya{i}.json").write_text((EXAMPLES / "maya-live.json").read_text())
         (root / "family" / f"secure{i}.json").write_text((EXAMPLES / "secure.json").read_text())
     (root / "family" / "broken.json").write_text('{"schema_version": 1,')
     (root / "notes.txt").write_text("not a setup")
@@ -87,10 +87,10 @@ def test_fleet_refuses_formats_that_need_all_reports(fleet_dir: Path) -> None:
 
 
 def test_jsonl_for_explicit_files_too() -> None:
-    result = run(str(EXAMPLES / "maya.json"), str(EXAMPLES / "secure.json"), "-f", "jsonl")
+    result = run(str(EXAMPLES / "maya-live.json"), str(EXAMPLES / "secure.json"), "-f", "jsonl")
     assert result.exit_code == 1
     assert [json.loads(line)["summary"]["fail"] for line in result.stdout.splitlines()] in (
-        [6, 0], [0, 6])
+        [8, 0], [0, 8])
 
 
 def test_statuses_without_evidence_match_the_full_evaluation() -> None:

@@ -21,14 +21,14 @@ def record(setup: Path, db: Path, *extra: str) -> Any:
 
 def test_record_history_and_private_file(tmp_path: Path, write_setup: Any) -> None:
     db = tmp_path / "state" / "history.sqlite3"
-    setup = write_setup(load_example("maya"))
+    setup = write_setup(load_example("maya-live"))
     assert record(setup, db).exit_code == 1
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
     record(setup, db)
     runs = json.loads(invoke("history", "--history-db", str(db), "-f", "json").stdout)
     assert [r["id"] for r in runs] == [2, 1]
-    assert runs[0]["summary"]["fail"] == 6 and runs[0]["worst_failure"] == "high"
+    assert runs[0]["summary"]["fail"] == 8 and runs[0]["worst_failure"] == "high"
     assert runs[0]["setup_sha256"] and runs[0]["setup"] == str(setup)
     text = invoke("history", str(setup), "--history-db", str(db), "--limit", "1").stdout
     assert len(text.strip().splitlines()) == 2  # header + one run
@@ -43,7 +43,7 @@ def test_history_uses_env_var_and_never_home(tmp_path: Path, write_setup: Any) -
 
 def test_diff_regressions_fixes_and_evidence(tmp_path: Path, write_setup: Any) -> None:
     db = tmp_path / "h.db"
-    base = load_example("maya")
+    base = load_example("maya-live")
     path = write_setup(base, "setup.json")
     record(path, db)
     changed = patched(base, {"/devices/0/disk_encrypted": False,      # pass -> fail (medium)
@@ -67,7 +67,7 @@ def test_diff_regressions_fixes_and_evidence(tmp_path: Path, write_setup: Any) -
 
 def test_diff_needs_two_runs(tmp_path: Path, write_setup: Any) -> None:
     db = tmp_path / "h.db"
-    record(write_setup(load_example("maya")), db)
+    record(write_setup(load_example("maya-live")), db)
     run = invoke("diff", "--history-db", str(db))
     assert run.exit_code == 2 and "needs two recorded runs" in run.stderr
     run = invoke("diff", "7", "8", "--history-db", str(db))
@@ -78,12 +78,12 @@ def test_diff_needs_two_runs(tmp_path: Path, write_setup: Any) -> None:
 
 def test_only_changes_is_silent_when_nothing_changed(tmp_path: Path, write_setup: Any) -> None:
     db = tmp_path / "h.db"
-    path = write_setup(load_example("maya"), "s.json")
+    path = write_setup(load_example("maya-live"), "s.json")
     first = record(path, db, "--only-changes")
     assert "AUTO-002" in first.stdout  # first run: everything is news
     quiet = record(path, db, "--only-changes")
     assert quiet.stdout == "" and quiet.exit_code == 1  # the verdict is unchanged
-    write_setup(patched(load_example("maya"), {"/devices/1/screen_lock": False}), "s.json")
+    write_setup(patched(load_example("maya-live"), {"/devices/1/screen_lock": False}), "s.json")
     news = record(path, db, "--only-changes")
     assert "REGRESSIONS (1)" in news.stdout and "DEV-006" in news.stdout
 
@@ -121,7 +121,7 @@ def _record_many(args: tuple[str, str, int]) -> int:
 
 
 def test_eight_concurrent_processes_lose_no_row(tmp_path: Path, write_setup: Any) -> None:
-    setup = str(write_setup(load_example("maya")))
+    setup = str(write_setup(load_example("maya-live")))
     db = str(tmp_path / "concurrent.db")
     per_process = 10
     ctx = multiprocessing.get_context("spawn")
@@ -140,7 +140,7 @@ def test_eight_concurrent_processes_lose_no_row(tmp_path: Path, write_setup: Any
 @pytest.mark.parametrize("flag, value, check_id", [
     ("--max-review-age", "30", "CAD-001"), ("--max-backup-test-age", "60", "CAD-002")])
 def test_threshold_options(flag: str, value: str, check_id: str, write_setup: Any) -> None:
-    path = write_setup(load_example("maya"))
+    path = write_setup(load_example("maya-live"))
     before = json.loads(invoke("check", str(path), "--as-of", AS_OF, "-f", "json").stdout)
     after = json.loads(invoke("check", str(path), "--as-of", AS_OF, flag, value,
                               "-f", "json").stdout)

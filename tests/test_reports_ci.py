@@ -14,7 +14,7 @@ from audit.model import Check, Evidence, Finding, Reference, Report, Severity, S
 from audit.reports import RenderOptions, get
 from tests.conftest import AS_OF, EXAMPLES, invoke
 
-MAYA = str(EXAMPLES / "maya.json")
+MAYA = str(EXAMPLES / "maya-live.json")
 
 
 def _official_sarif_schema() -> dict[str, Any]:
@@ -56,7 +56,7 @@ def test_sarif_shape_for_github() -> None:
     for result in run["results"]:
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         loc = result["locations"][0]
-        assert loc["physicalLocation"]["artifactLocation"]["uri"].endswith("maya.json")
+        assert loc["physicalLocation"]["artifactLocation"]["uri"].endswith("maya-live.json")
         assert loc["logicalLocations"][0]["fullyQualifiedName"].startswith("/")
         if result["kind"] == "fail":
             assert result["level"] in {"error", "warning", "note"}
@@ -65,11 +65,12 @@ def test_sarif_shape_for_github() -> None:
 
 
 def test_sarif_region_is_the_line_of_the_pointer() -> None:
-    lines = (EXAMPLES / "maya.json").read_text().splitlines()
+    lines = (EXAMPLES / "maya-live.json").read_text().splitlines()
     run = _sarif()["runs"][0]
     auto = next(r for r in run["results"] if r["ruleId"] == "AUTO-002")
     line = auto["locations"][0]["physicalLocation"]["region"]["startLine"]
-    assert '"passed": false' in lines[line - 1]
+    # The first evidence item is the fact to change first: the script's mode.
+    assert '"mode": "live"' in lines[line - 1]
 
 
 def _report_with_waiver() -> Report:

@@ -15,7 +15,7 @@ REASON = "paper trading continues; only dry-run orders"
 
 
 def maya_with(waivers: list[dict[str, Any]], write_setup: Any) -> str:
-    return str(write_setup(patched(load_example("maya"), {"/waivers": waivers})))
+    return str(write_setup(patched(load_example("maya-live"), {"/waivers": waivers})))
 
 
 def waiver(check: str = "AUTO-002", expires: str = "2026-12-31", **kw: Any) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def test_critical_waiver_with_flag(write_setup: Any) -> None:
 
 
 def test_waivers_file(tmp_path: Path, write_setup: Any) -> None:
-    setup = str(write_setup(load_example("maya")))
+    setup = str(write_setup(load_example("maya-live")))
     wfile = tmp_path / "waivers.json"
     wfile.write_text(json.dumps({"waivers": [waiver()]}))
     run = invoke("check", setup, "--as-of", AS_OF, "--waivers", str(wfile), "-f", "json")

@@ -23,6 +23,7 @@ class Advice:
     costly_errors: tuple[dict[str, Any], ...]
     stages: tuple[dict[str, Any], ...]
     baseline: tuple[str, ...] = ()
+    urgent: tuple[dict[str, Any], ...] = ()
 
 
 @cache
@@ -35,7 +36,8 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
 def load(lists: Checklists, directory: Path | None = None) -> Advice:
     """The bundled advice, validated against its schema and against ``lists``."""
     directory = directory or _resources.checklist_dir() / "advice"
-    merged: dict[str, list[dict[str, Any]]] = {"rules": [], "costly_errors": [], "stages": []}
+    merged: dict[str, list[dict[str, Any]]] = {"rules": [], "costly_errors": [], "stages": [],
+                                               "urgent": []}
     baseline: list[str] = []
     problems: list[Problem] = []
     for name in ADVICE_FILES:
@@ -56,15 +58,18 @@ def load(lists: Checklists, directory: Path | None = None) -> Advice:
     if problems:
         raise ChecklistError(problems)
     return Advice(tuple(merged["rules"]), tuple(merged["costly_errors"]),
-                  tuple(sorted(merged["stages"], key=lambda s: int(s["stage"]))), tuple(baseline))
+                  tuple(sorted(merged["stages"], key=lambda s: int(s["stage"]))), tuple(baseline),
+                  tuple(merged["urgent"]))
 
 
 def _semantic(entry: dict[str, Any], lists: Checklists, file: str, pointer: str) -> list[Problem]:
     known = {c.id for c in lists.checks}
-    named = [*entry.get("gates", []), *entry.get("related", []), *entry.get("checks", [])]
+    named = [*entry.get("gates", []), *entry.get("related", []), *entry.get("checks", []),
+             *([entry["while_applies"]] if "while_applies" in entry else [])]
     problems = [Problem(f"unknown check {cid!r}", file=file, pointer=pointer)
                 for cid in named if cid not in known]
-    trees = [entry.get("when")] + [a["when"] for a in entry.get("add", [])]
+    trees = ([entry.get("when"), entry.get("assume_when"), entry.get("paper", {}).get("when")]
+             + [a["when"] for a in entry.get("add", [])])
     for tree in trees:
         for node, _depth in walk(tree):
             if "ref" in node and node["ref"] not in lists.conditions:

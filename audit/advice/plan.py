@@ -9,9 +9,10 @@ from typing import Any
 from audit.advice.data import Advice
 from audit.advice.recommend import Recommendation, worst_status
 from audit.engine.checklist import Checklists
-from audit.engine.evaluate import Options, evaluate
+from audit.engine.conditions import Evaluator
+from audit.engine.evaluate import Options, evaluate, evaluator_for
 from audit.loading import Setup
-from audit.model import Finding, Severity
+from audit.model import Check, Finding, Severity
 from audit.pointer import split
 
 SATISFIED = {"pass", "skip", "waived"}
@@ -32,7 +33,7 @@ class StageResult:
     name: str
     purpose: str
     interfaces: tuple[str, ...]
-    status: str  # done | ready | blocked | not_needed
+    status: str  # done | ready | in_progress | blocked | not_needed
     gates: tuple[tuple[str, str], ...]  # (check id, worst status)
     blocking: tuple[Blocker, ...]
     note: str
@@ -57,6 +58,8 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
     by_id = lists.by_id()
     used = set(rec.current)
     declared = setup.data.get("profile", {}).get("strategies", [])
+    evaluator = evaluator_for(setup, lists, options)
+    params = {**lists.params, **options.params}
     results: list[StageResult] = []
     earlier_blocked: list[int] = []
     for stage in advice.stages:
@@ -71,41 +74,86 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                 ()))
             continue
         gate_checks = [by_id[cid] for cid in stage["gates"]]
-        if stage.get("assume"):
-            gate_findings = evaluate(_assumed(setup, stage["assume"]), lists, options, gate_checks)
+        assume: dict[str, Any] | None = stage.get("assume")
+        if assume and "assume_when" in stage and evaluator.eval(stage["assume_when"]).value \
+                is not True:
+            assume = None
+        paper: dict[str, Any] = stage.get("paper") or {}
+        in_paper = bool(paper) and evaluator.eval(paper["when"]).value is True
+        if in_paper:
+            assume = paper["assume"]
+        if assume:
+            gate_findings = evaluate(_assumed(setup, assume), lists, options, gate_checks)
         else:
             gate_findings = [f for f in findings if f.id in stage["gates"]]
         gates = tuple((cid, worst_status(gate_findings, cid)) for cid in stage["gates"])
         blocking = [
-            Blocker(cid, by_id[cid].title, status, by_id[cid].severity.value,
-                    by_id[cid].remediation)
+            Blocker(cid, by_id[cid].title, status, _severity(gate_findings, cid, by_id),
+                    _remediation(gate_findings, cid, by_id))
             for cid, status in gates if status not in SATISFIED]
-        blocking.sort(key=lambda b: (-Severity(b.severity).rank, b.id))
+        blocking.sort(key=lambda b: (-Severity(b.severity).rank, stage["gates"].index(b.id)))
         if not rec.determined and needed:
             blocking.insert(0, Blocker("-", "The interface recommendation is undetermined",
                                        "manual", "info",
                                        "Declare your goals (profile.goals) so the plan can tell "
                                        "whether you need this stage."))
+        switched_on = all(i in used for i in interfaces) and _switched_on(stage, evaluator)
         notes = []
-        if earlier_blocked:
+        if in_paper:
+            notes.append(_progress(setup, paper, params))
+            if blocking:
+                notes.append("Before going live, these must pass (judged as if live today):")
+        elif switched_on and blocking:
+            notes.append("You already run this stage: its failing gates come before anything "
+                         "else.")
+        elif earlier_blocked and not switched_on:
             notes.append(f"Finish stage {earlier_blocked[0]} first.")
-        if stage.get("assume"):
+        if assume and not in_paper:
             notes.append("Gates are evaluated as if this stage were switched on today.")
-        if blocking or earlier_blocked:
+        if in_paper:
+            status = "in_progress"
+        elif blocking or (earlier_blocked and not switched_on):
             status = "blocked"
             earlier_blocked.append(stage["stage"])
-        elif all(i in used for i in interfaces) and _switched_on(stage, setup):
+        elif switched_on:
             status = "done"
         else:
             status = "ready"
         results.append(StageResult(stage["stage"], stage["name"], stage["purpose"], interfaces,
-                                   status, gates, tuple(blocking), " ".join(notes),
+                                   status, gates, tuple(blocking), " ".join(n for n in notes if n),
                                    tuple(stage.get("next_steps", [])), strategies))
     return results
 
 
-def _switched_on(stage: dict[str, Any], setup: Setup) -> bool:
-    """A what-if stage is only done once what it assumed is really true."""
+def _severity(found: list[Finding], cid: str, by_id: dict[str, Check]) -> str:
+    """The context severity of the gate's worst finding (its checklist severity otherwise)."""
+    ranks = [f.severity for f in found if f.id == cid and f.status.value not in SATISFIED]
+    return max(ranks, key=lambda s: s.rank).value if ranks else by_id[cid].severity.value
+
+
+def _remediation(found: list[Finding], cid: str, by_id: dict[str, Check]) -> str:
+    """The remediation with real names filled in, as the finding carries it."""
+    return next((f.check.remediation for f in found if f.id == cid), by_id[cid].remediation)
+
+
+def _progress(setup: Setup, paper: dict[str, Any], params: dict[str, Any]) -> str:
+    """E.g. "In paper trading: 12 of 30 days." (progress, not a failure)."""
+    from audit.pointer import MISSING, resolve
+
+    spec = paper.get("progress")
+    if not spec:
+        return "In paper trading."
+    done = resolve(setup.data, spec["fact"])
+    target = params.get(spec["of"])
+    shown = "?" if done is MISSING else str(done)
+    return f"In paper trading: {shown} of {target} {spec['unit']}."
+
+
+def _switched_on(stage: dict[str, Any], evaluator: Evaluator) -> bool:
+    """A what-if stage is only done once it is really switched on (e.g. automation runs)."""
+    if "assume_when" in stage:
+        return evaluator.eval(stage["assume_when"]).value is False
     from audit.pointer import resolve
 
-    return all(resolve(setup.data, p) == v for p, v in stage.get("assume", {}).items())
+    return all(resolve(evaluator.ctx.document, p) == v
+               for p, v in stage.get("assume", {}).items())

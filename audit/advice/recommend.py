@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit.advice.data import Advice
+from audit.engine.checklist import Checklists
 from audit.engine.conditions import Evaluator
 from audit.model import Finding, Status
 
@@ -86,6 +87,18 @@ def recommend(document: dict[str, Any], evaluator: Evaluator, advice: Advice,
                          and not (i == "gateway" and "api" in interfaces)),
             costly_errors=costly)
     raise AssertionError("the advice data ends with a catch-all rule")  # pragma: no cover
+
+
+def advice_facts(document: dict[str, Any], evaluator: Evaluator,
+                 lists: Checklists) -> dict[str, Any]:
+    """The recommendation as facts interface checks can read under ``/$advice``."""
+    from audit.advice.data import load
+
+    rec = recommend(document, evaluator, load(lists), [])
+    if not rec.determined:
+        return {}
+    return {"rule": rec.rule, "interfaces": list(rec.interfaces), "to_add": list(rec.to_add),
+            "beyond": list(rec.beyond)}
 
 
 def mismatch_findings(findings: list[Finding]) -> list[Finding]:

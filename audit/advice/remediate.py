@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audit.advice.data import Advice
+from audit.advice.rank import order_key, positions
 from audit.model import Finding, Status
 from audit.reports.common import evidence_text
 from audit.textsafe import shell_command
@@ -19,9 +20,10 @@ class Task:
     stage: int | None
     subject: str | None
     action: str
-    where: str | None
+    where: str
     evidence: tuple[str, ...]
     verify: tuple[str, ...]  # commands to run, in order
+    verify_in_ibkr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,32 +38,44 @@ class Accepted:
 
 def stage_of(advice: Advice) -> dict[str, int]:
     """Check id → the first plan stage that gates on it or lists it as related."""
-    mapping: dict[str, int] = {}
-    for stage in advice.stages:
-        for cid in stage["gates"] + stage.get("related", []):
-            mapping.setdefault(cid, int(stage["stage"]))
-    return mapping
+    return {cid: stage for cid, (stage, _index) in positions(advice).items()}
 
 
-def tasks(findings: list[Finding], advice: Advice, setup_path: str) -> list[Task]:
-    """One task per failing or manual finding, by severity, then stage, then id."""
-    stages = stage_of(advice)
+def where(finding: Finding, interfaces: tuple[str, ...]) -> str:
+    """Where to make the fix, for the interface the trader actually uses."""
+    check = finding.check
+    by_interface = check.where_by_interface or {}
+    for name in interfaces:
+        if name in by_interface:
+            return by_interface[name]
+    if check.where_in_ibkr:
+        return check.where_in_ibkr
+    if by_interface:
+        return next(iter(by_interface.values()))
+    pointer = finding.evidence[0].pointer if finding.evidence else (finding.item or "")
+    return f"Your setup file, at {pointer or 'the top level'} (a fact to declare or correct)"
+
+
+def tasks(findings: list[Finding], advice: Advice, setup_path: str,
+          interfaces: tuple[str, ...] = ()) -> list[Task]:
+    """One task per failing or manual finding: failures by the shared ranking, then
+    what is unknown, by severity."""
+    places = positions(advice)
+    chosen = [f for f in findings if f.status in (Status.FAIL, Status.MANUAL)]
+    chosen.sort(key=lambda f: (f.status is not Status.FAIL, order_key(f, places)))
     out = []
-    for f in findings:
-        if f.status not in (Status.FAIL, Status.MANUAL):
-            continue
+    for f in chosen:
         action = f.check.remediation
         if f.status is Status.MANUAL:
             action = f"Declare the missing facts in your setup, or check by hand. {action}"
         out.append(Task(
-            f.id, f.check.title, f.severity.value, f.status.value, stages.get(f.id),
-            f.item_label or f.item, action, f.check.where_in_ibkr,
+            f.id, f.check.title, f.severity.value, f.status.value,
+            places[f.id][0] if f.id in places else None,
+            f.item_label or f.item, action, where(f, interfaces),
             tuple(evidence_text(e) for e in f.evidence),
             (shell_command("ibkr-audit", "explain", f.id),
-             shell_command("ibkr-audit", "check", setup_path, "--only", f.id))))
-    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-    out.sort(key=lambda t: (rank[t.severity], 99 if t.stage is None else t.stage, t.id,
-                            t.subject or ""))
+             shell_command("ibkr-audit", "check", setup_path, "--only", f.id)),
+            f.check.verify_in_ibkr))
     return out
 
 

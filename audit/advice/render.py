@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from audit.advice.plan import StageResult
+from audit.advice.rank import NextStep, Urgent
 from audit.advice.recommend import INTERFACE_NAMES, Recommendation
 from audit.advice.remediate import Accepted, Task
 from audit.model import Finding
@@ -23,16 +24,47 @@ def _names(interfaces: tuple[str, ...] | list[str]) -> str:
     return ", ".join(INTERFACE_NAMES.get(i, i) for i in interfaces) or "nothing"
 
 
+def urgent_dicts(urgent: list[Urgent]) -> list[dict[str, Any]]:
+    return [{"id": u.id, "severity": u.severity, "status": u.status, "action": u.action,
+             "title": u.title, "subject": u.subject, "remediation": u.remediation}
+            for u in urgent]
+
+
+def next_step_dict(step: NextStep | None) -> dict[str, Any] | None:
+    return None if step is None else asdict(step)
+
+
+def urgent_lines(urgent: list[dict[str, Any]]) -> list[str]:
+    """The block shown first by check (text), plan and remediate."""
+    if not urgent:
+        return []
+    out = ["URGENT: act on these now, whatever stage you are at"]
+    for u in urgent:
+        subject = f" ({u['subject']})" if u.get("subject") else ""
+        out += _wrap(f"! {u['id']} ({u['severity']}) {u['title']}{subject}", 2)
+        out += _wrap(u["action"], 6)
+        out += _wrap(f"fix: {u['remediation']}", 6)
+    return [*out, ""]
+
+
 def plan_dict(header: dict[str, Any], rec: Recommendation, mismatches: list[Finding],
-              stages: list[StageResult]) -> dict[str, Any]:
+              stages: list[StageResult], urgent: list[Urgent] | None = None,
+              step: NextStep | None = None, unknown: str = "",
+              caveats: list[Finding] | None = None) -> dict[str, Any]:
     recommendation = asdict(rec)
     recommendation["costly_errors"] = [
         {**asdict(e), "checks": [{"id": cid, "status": st} for cid, st in e.checks]}
         for e in rec.costly_errors]
     recommendation["mismatches"] = [
         {"id": f.id, "title": f.check.title, "severity": f.severity.value} for f in mismatches]
+    recommendation["caveats"] = [
+        {"id": f.id, "title": f.check.title, "severity": f.severity.value,
+         "remediation": f.check.remediation} for f in caveats or []]
     return {
         **header,
+        "urgent": urgent_dicts(urgent or []),
+        "next_step": next_step_dict(step),
+        "unknown": unknown,
         "recommendation": recommendation,
         "stages": [{
             "stage": s.stage, "name": s.name, "purpose": s.purpose,
@@ -44,18 +76,30 @@ def plan_dict(header: dict[str, Any], rec: Recommendation, mismatches: list[Find
     }
 
 
-def next_step(stages: list[StageResult]) -> str:
+def next_step(stages: list[StageResult], step: dict[str, Any] | None = None,
+              unknown: str = "") -> str:
+    """The worst failing finding first; the stage walk only once nothing fails."""
+    if step is not None:
+        stage = f", stage {step['stage']}" if step.get("stage") is not None else ""
+        subject = f" ({step['subject']})" if step.get("subject") else ""
+        return (f"{step['id']} ({step['severity']}{stage}) {step['title']}{subject}: "
+                f"{step['action']}")
     for s in stages:
-        if s.status == "done" or s.status == "not_needed":
+        if s.status in ("done", "not_needed"):
             continue
         if s.status == "ready":
             first = s.next_steps[0] if s.next_steps else "adopt its interfaces"
             return f"Stage {s.stage} ({s.name}) is ready: {first}"
         if s.blocking:
             b = s.blocking[0]
-            return (f"Stage {s.stage} ({s.name}) is blocked; start with {b.id} "
-                    f"({b.severity}): {b.remediation}")
+            return (f"Stage {s.stage} ({s.name}) is {s.status.replace('_', ' ')}; start with "
+                    f"{b.id} ({b.severity}, {b.status}): {b.remediation}")
+        if s.status == "in_progress":
+            return f"Stage {s.stage} ({s.name}) is in progress. {s.note}"
         return f"Stage {s.stage} ({s.name}) waits for an earlier stage."
+    if unknown and not unknown.startswith("0 "):
+        return (f"Nothing failed, but {unknown}: declare those facts (see 'ibkr-audit check') "
+                "before trusting this plan.")
     return "Every stage you need is done. Re-run the audit on a schedule to keep it that way."
 
 
@@ -68,6 +112,7 @@ def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
     rec = data["recommendation"]
     name = data.get("name") or data["setup"]
     out = [f"Interface plan for {name} · {data['setup']} · as of {data['as_of']}", ""]
+    out += urgent_lines(data.get("urgent", []))
     if rec["determined"]:
         out.append(f"RECOMMENDATION: {rec['summary']}")
         out += [line for r in rec["reasons"] for line in _wrap(f"- {r}", 2)]
@@ -81,6 +126,9 @@ def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
         out.append("RECOMMENDATION: undetermined")
         out += [line for r in rec["reasons"] for line in _wrap(f"- {r}", 2)]
         out += _wrap("Declare: " + ", ".join(rec["missing"]), 2)
+    for c in rec.get("caveats", []):
+        out += _wrap(f"Check your goals: {c['title']} ({c['id']}, {c['severity']}, failing). "
+                     f"{c['remediation']}", 2)
     if rec["costly_errors"]:
         out += ["", "COSTLIEST MISTAKES FOR YOU, AND WHAT REDUCES THEM"]
         for e in rec["costly_errors"]:
@@ -100,13 +148,15 @@ def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
         detail = 16
         if s.note:
             out += _wrap(s.note, detail)
-        if s.status == "ready":
+        if s.status == "ready" or (s.status == "in_progress" and not s.blocking):
             out += _wrap(f"All {len(s.gates)} gates pass.", detail)
             out += [line for step in s.next_steps for line in _wrap(f"next: {step}", detail)]
         for b in s.blocking:
             out += _wrap(f"{b.id} ({b.severity}, {b.status}) {b.title}", detail)
             out += _wrap(f"fix: {b.remediation}", detail + 2)
-    out += ["", f"NEXT STEP: {next_step(stages)}"]
+    if data.get("unknown") and not data["unknown"].startswith("0 "):
+        out += ["", f"UNKNOWN: {data['unknown']} (facts the file does not declare)."]
+    out += ["", f"NEXT STEP: {next_step(stages, data.get('next_step'), data.get('unknown', ''))}"]
     return _lines(out) + "\n"
 
 
@@ -114,6 +164,11 @@ def plan_markdown(data: dict[str, Any], stages: list[StageResult]) -> str:
     rec = data["recommendation"]
     out = [f"# Interface plan: `{data['setup']}`", "",
            f"ibkr-audit {data['version']} · as of {data['as_of']}", ""]
+    if data.get("urgent"):
+        out += ["## Urgent", ""]
+        out += [f"- **{u['id']}** ({u['severity']}) {u['title']}: {u['action']}"
+                for u in data["urgent"]]
+        out.append("")
     if rec["determined"]:
         out += [f"**Recommendation: {rec['summary']}** ({_names(rec['interfaces'])})", ""]
         out += [f"- {r}" for r in rec["reasons"]]
@@ -135,7 +190,8 @@ def plan_markdown(data: dict[str, Any], stages: list[StageResult]) -> str:
         blocks = "<br>".join(f"**{b.id}** ({b.severity}, {b.status}) {b.title}"
                              for b in s.blocking) or (s.note or "")
         out.append(f"| {s.stage}. {s.name} | {s.status} | {passed}/{len(s.gates)} | {blocks} |")
-    out += ["", f"**Next step:** {next_step(stages)}", ""]
+    step = next_step(stages, data.get("next_step"), data.get("unknown", ""))
+    out += ["", f"**Next step:** {step}", ""]
     return _lines(out)
 
 
@@ -144,6 +200,14 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
     out = [f"# Remediation checklist: `{header['setup']}`", "",
            f"ibkr-audit {header['version']} · as of {header['as_of']} · "
            f"{len(items)} task(s), worst first", ""]
+    if header.get("urgent"):
+        out += ["## Urgent: act on these now", ""]
+        out += [f"- **{u['id']}** ({u['severity']}) {u['title']}"
+                + (f" — {u['subject']}" if u.get("subject") else "") + f": {u['action']}"
+                for u in header["urgent"]]
+        out.append("")
+    if header.get("unknown") and not header["unknown"].startswith("0 "):
+        out += [f"Unknown: {header['unknown']} (the setup does not declare the facts).", ""]
     if not items:
         out += ["Nothing to do: every check passes or does not apply.", ""]
     current = None
@@ -155,12 +219,13 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
         subject = f" — {t.subject}" if t.subject else ""
         out.append(f"- [ ] **{t.id}** {t.title}{subject}{stage}")
         out.append(f"  - Do: {t.action}")
-        if t.where:
-            out.append(f"  - Where: {t.where}")
+        out.append(f"  - Where: {t.where}")
         for e in t.evidence:
             quoted = e.replace("`", "'")  # keep the code span intact
             out.append(f"  - Now: `{quoted}`")
-        out.append("  - Verify: " + ", then ".join(f"`{command}`" for command in t.verify))
+        if t.verify_in_ibkr:
+            out.append(f"  - Verify in IBKR: {t.verify_in_ibkr}")
+        out.append("  - Verify here: " + ", then ".join(f"`{command}`" for command in t.verify))
         out.append("")
     if waived:
         out += ["## Accepted risks (waived)", "", "| Check | Severity | Reason | Expires | "

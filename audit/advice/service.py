@@ -7,6 +7,7 @@ from typing import Any
 
 from audit import __version__
 from audit.advice import data as advice_data
+from audit.advice import rank
 from audit.advice.plan import StageResult, build_plan
 from audit.advice.recommend import Recommendation, mismatch_findings, recommend
 from audit.auditor import audit_setup
@@ -24,6 +25,8 @@ class Analysis:
     recommendation: Recommendation
     mismatches: list[Finding]
     stages: list[StageResult]
+    urgent: list[rank.Urgent]
+    next_step: rank.NextStep | None
 
     name: str | None = None
 
@@ -43,4 +46,5 @@ def analyse(setup: Setup, lists: Checklists, options: Options,
     name = setup.data.get("profile", {}).get("name")
     shown = (Redactor(setup.secrets(), options.show_account_ids).text(name)
              if isinstance(name, str) else None)
-    return Analysis(report, advice, rec, mismatch_findings(findings), stages, shown)
+    return Analysis(report, advice, rec, mismatch_findings(findings), stages,
+                    rank.urgent(findings, advice), rank.next_step(findings, advice), shown)

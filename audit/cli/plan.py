@@ -8,16 +8,20 @@ import click
 
 from audit import pipeline
 from audit.advice import remediate as remediation
+from audit.advice.rank import unknown_text
 from audit.advice.render import (
+    next_step_dict,
     plan_dict,
     plan_markdown,
     plan_text,
     remediate_json,
     remediate_markdown,
+    urgent_dicts,
 )
 from audit.advice.service import Analysis, analyse
 from audit.cli.common import emit, output_option
 from audit.errors import EXIT_FINDINGS, EXIT_OK
+from audit.model import Status
 from audit.pipeline import Request, audit_options
 
 
@@ -58,7 +62,10 @@ def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> 
     analysis = _analyse(setup, request)
     header = analysis.header()
     header["name"] = analysis.name
-    data = plan_dict(header, analysis.recommendation, analysis.mismatches, analysis.stages)
+    findings = list(analysis.report.findings)
+    data = plan_dict(header, analysis.recommendation, analysis.mismatches, analysis.stages,
+                     analysis.urgent, analysis.next_step, unknown_text(findings),
+                     [f for f in findings if f.check.area == "goals" and f.status is Status.FAIL])
     if fmt == "json":
         data.pop("name", None)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -88,9 +95,11 @@ def remediate_command(setup: str, output: str | None, request: Request, fmt: str
     """
     analysis = _analyse(setup, request)
     findings = list(analysis.report.findings)
-    items = remediation.tasks(findings, analysis.advice, analysis.report.setup_path)
+    items = remediation.tasks(findings, analysis.advice, analysis.report.setup_path,
+                              analysis.recommendation.current)
     waived = remediation.accepted(findings)
-    header = analysis.header()
+    header = {**analysis.header(), "urgent": urgent_dicts(analysis.urgent),
+              "next_step": next_step_dict(analysis.next_step), "unknown": unknown_text(findings)}
     text = (remediate_json(header, items, waived) if fmt == "json"
             else remediate_markdown(header, items, waived))
     emit(text, output)

@@ -136,7 +136,8 @@ def _check(raw: dict[str, Any], source: str, origin: str) -> Check:
         reference=Reference(raw["reference"]["section"], raw["reference"]["passage"]),
         reads=(), pass_if=raw["pass_if"], applies_if=raw.get("applies_if"),
         for_each=raw.get("for_each"), where_in_ibkr=raw.get("where_in_ibkr"), source=source,
-        origin=origin,
+        origin=origin, severity_if=raw.get("severity_if"), change=raw.get("change"),
+        verify_in_ibkr=raw.get("verify_in_ibkr"), where_by_interface=raw.get("where"),
     )
 
 
@@ -196,6 +197,9 @@ def _semantic_problems(lists: Checklists, owners: dict[str, str]) -> list[Proble
             tree = getattr(check, key)
             if tree is not None:
                 check_tree(tree, check.for_each is not None, check.source, f"{check.origin}/{key}")
+        for index, rule in enumerate(check.severity_if or []):
+            check_tree(rule["when"], check.for_each is not None, check.source,
+                       f"{check.origin}/severity_if/{index}/when")
     problems.extend(_cycles(lists, owners))
     if not problems:
         for index, check in enumerate(lists.checks):
@@ -272,6 +276,8 @@ def _with_reads(check: Check, conditions: dict[str, Any]) -> Check:
     scope = (check.for_each or "") + "/*"
     for tree in (check.applies_if, check.pass_if):
         visit(tree, scope, frozenset())
+    for rule in check.severity_if or []:
+        visit(rule["when"], scope, frozenset())
     return Check(**{**check.__dict__, "reads": tuple(reads)})
 
 
@@ -309,7 +315,9 @@ def dump_check(check: Check) -> dict[str, Any]:
         "severity": check.severity.value, "severity_reason": check.severity_reason,
         "description": check.description, "reads": list(check.reads),
         "for_each": check.for_each, "applies_if": check.applies_if, "pass_if": check.pass_if,
+        "severity_if": check.severity_if, "change": check.change,
         "remediation": check.remediation, "where_in_ibkr": check.where_in_ibkr,
+        "where": check.where_by_interface, "verify_in_ibkr": check.verify_in_ibkr,
         "reference": {"section": check.reference.section, "passage": check.reference.passage},
         "source": check.source,
     }))

@@ -66,8 +66,8 @@ class Context:
 # The operators a leaf may use, in the order the checklist schema lists them.
 LEAF_OPERATORS = (
     "equals", "not_equals", "one_of", "not_one_of", "at_least", "at_most",
-    "contains", "contains_any", "contains_none", "length_at_least", "length_at_most",
-    "declared", "present", "within_days", "days_until_at_least", "ips_within",
+    "contains", "contains_any", "contains_none", "contains_all", "length_at_least",
+    "length_at_most", "declared", "present", "within_days", "days_until_at_least", "ips_within",
 )
 OPERAND_REFERENCES = ("param", "fact", "lookup", "collect")
 
@@ -123,6 +123,7 @@ _EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
     "contains_any": lambda o, _d: ("a list containing " if len(o) == 1 else
                                    "a list containing any of: ") + _list(o),
     "contains_none": lambda o, _d: "a list containing none of: " + _list(o),
+    "contains_all": lambda o, _d: "a list containing all of: " + _list(o),
     "length_at_least": lambda o, _d: f"at least {o} item(s)",
     "length_at_most": lambda o, _d: f"at most {o} item(s)",
     "declared": lambda o, _d: "declared",
@@ -175,6 +176,7 @@ _TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "contains": lambda a, o: isinstance(a, list) and o in a,
     "contains_any": lambda a, o: isinstance(a, list) and any(x in a for x in o),
     "contains_none": lambda a, o: isinstance(a, list) and not any(x in a for x in o),
+    "contains_all": lambda a, o: isinstance(a, list) and all(x in a for x in o),
     "length_at_least": lambda a, o: _sized(a) and len(a) >= o,
     "length_at_most": lambda a, o: _sized(a) and len(a) <= o,
 }

@@ -12,6 +12,7 @@ _OP_WORDS = {
     "equals": "is", "not_equals": "is not", "one_of": "is one of", "not_one_of": "is none of",
     "at_least": "is at least", "at_most": "is at most", "contains": "contains",
     "contains_any": "contains any of", "contains_none": "contains none of",
+    "contains_all": "contains all of",
     "length_at_least": "has at least this many items:",
     "length_at_most": "has at most this many items:",
     "within_days": "is a date no more than this many days before the audit date:",

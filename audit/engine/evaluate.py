@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from audit.engine.checklist import Checklists
 from audit.engine.conditions import Context, Evaluator, Outcome
 from audit.loading import Setup
-from audit.model import Check, Evidence, Finding, Status
+from audit.model import Check, Evidence, Finding, Severity, Status
 from audit.pointer import MISSING, join, resolve
 from audit.secrets.scan import Redactor
 
@@ -27,6 +28,9 @@ class Options:
     # Only statuses are needed (fleet text lines): skip building evidence, which is
     # about a fifth of evaluation. Findings then carry no evidence.
     keep_evidence: bool = True
+
+
+ADVICE_FACTS = "/$advice"  # computed facts: the interface recommendation for this setup
 
 
 def _status(value: bool | None) -> Status:
@@ -50,28 +54,100 @@ def evaluate(setup: Setup, lists: Checklists, options: Options,
              checks: list[Check] | None = None) -> list[Finding]:
     """Findings for ``checks`` (default: all loaded), in checklist order."""
     evaluator = evaluator_for(setup, lists, options)
+    selected = checks if checks is not None else lists.checks
+    if any(r.startswith(ADVICE_FACTS) for c in selected for r in c.reads):
+        # Interface checks compare the setup with the interface recommendation itself,
+        # so a failing interface finding and the plan's "to add"/"to retire" always agree.
+        from audit.advice.recommend import advice_facts
+
+        evaluator.ctx.document = {**setup.data,
+                                  ADVICE_FACTS[1:]: advice_facts(setup.data, evaluator, lists)}
     findings: list[Finding] = []
-    for check in checks if checks is not None else lists.checks:
+    for check in selected:
         findings.extend(_run(check, evaluator))
     return findings
 
 
-def _decide(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence, ...], str | None]:
+def _decide(check: Check, evaluator: Evaluator
+            ) -> tuple[Check, Status, tuple[Evidence, ...], str | None]:
     status, evidence, note = _verdict(check, evaluator)
-    return status, evidence if evaluator.keep_evidence else (), note
+    shown = check
+    if status is not Status.SKIP:
+        shown, why = _in_context(check, evaluator)
+        note = note or why
+    if check.change is not None and evaluator.keep_evidence:
+        evidence = _change_first(evaluator.ctx.pointer(check.change), evidence)
+    return shown, status, evidence if evaluator.keep_evidence else (), note
+
+
+def _in_context(check: Check, evaluator: Evaluator) -> tuple[Check, str | None]:
+    """The check as it applies here: context severity and remediation with real names."""
+    shown, why = check, None
+    for rule in check.severity_if or ():
+        if evaluator.eval(rule["when"]).value is True:
+            severity = Severity(rule["severity"])
+            if severity is not check.severity:
+                shown = replace(shown, severity=severity)
+                why = f"severity {severity.value} here: {rule['reason']}"
+            break
+    if "{/" in check.remediation:
+        shown = replace(shown, remediation=_fill(check.remediation, evaluator))
+    return shown, why
+
+
+_PLACEHOLDER = re.compile(r"\{(/[^{}|]*)\|([^{}]*)\}")
+
+
+def _fill(text: str, evaluator: Evaluator) -> str:
+    """``{/pointer|FALLBACK}`` → the declared value (redacted), or FALLBACK when missing."""
+    def one(match: re.Match[str]) -> str:
+        value = resolve(evaluator.ctx.document, evaluator.ctx.pointer(match.group(1)))
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            return str(evaluator.ctx.redactor.text(str(value)))
+        return match.group(2)
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+def _change_first(pointer: str, evidence: tuple[Evidence, ...]) -> tuple[Evidence, ...]:
+    """The fact to change leads the evidence (it becomes the SARIF region)."""
+    def leads(e: Evidence) -> bool:
+        return e.pointer == pointer or e.pointer.startswith(pointer + "/")
+
+    return tuple(sorted(evidence, key=lambda e: not leads(e)))
+
+
+def _setup_facts(evidence: tuple[Evidence, ...], evaluator: Evaluator) -> tuple[Evidence, ...]:
+    """Evidence about computed advice facts is shown as the goals they come from."""
+    kept = tuple(e for e in evidence if not e.pointer.startswith(ADVICE_FACTS))
+    if len(kept) == len(evidence):
+        return evidence
+    advice = resolve(evaluator.ctx.document, ADVICE_FACTS)
+    called = (advice.get("interfaces") if isinstance(advice, dict) else None)
+    goals = resolve(evaluator.ctx.document, "/profile/goals")
+    shown = evaluator._ev("/profile/goals", None if goals is MISSING else goals,
+                          "goals that call for: " + ", ".join(called) if called
+                          else "goals that determine an interface recommendation")
+    return (*kept, shown) if evaluator.keep_evidence else ()
 
 
 def _verdict(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence, ...], str | None]:
+    applied: tuple[Evidence, ...] = ()
     if check.applies_if is not None:
         applies = evaluator.eval(check.applies_if)
         if applies.value is False:
-            return Status.SKIP, applies.evidence, "does not apply to this setup"
+            return Status.SKIP, _setup_facts(applies.evidence, evaluator), ("does not apply to "
+                                                                         "this setup")
         if applies.value is None:
-            return (Status.MANUAL, applies.evidence,
+            return (Status.MANUAL, _setup_facts(applies.evidence, evaluator),
                     "cannot tell whether this applies: declare the facts it reads")
+        # Facts that made the check apply are evidence too (not computed advice facts).
+        applied = tuple(e for e in applies.evidence if not e.pointer.startswith(ADVICE_FACTS))
     outcome: Outcome = evaluator.eval(check.pass_if)
     note = "declare the missing facts, or check by hand" if outcome.value is None else None
-    return _status(outcome.value), outcome.evidence, note
+    seen = {e.pointer for e in outcome.evidence}
+    extra = tuple(e for e in applied if e.pointer not in seen and e.pointer)
+    return _status(outcome.value), outcome.evidence + extra, note
 
 
 def _kept(evaluator: Evaluator, *evidence: Evidence) -> tuple[Evidence, ...]:
@@ -87,7 +163,7 @@ def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
         return [Finding(check, Status.SKIP, _kept(evaluator, shown),
                         "run with --probe --device NAME or --scan-code PATH")]
     if check.for_each is None:
-        return [Finding(check, *_decide(check, evaluator))]
+        return [Finding(*_decide(check, evaluator))]
     items = resolve(evaluator.ctx.document, check.for_each)
     if items is MISSING and check.for_each.startswith("/$files/"):
         # Configuration-file checks run only on files given on the command line; the
@@ -110,10 +186,10 @@ def _run(check: Check, evaluator: Evaluator) -> list[Finding]:
                       if isinstance(item, dict) and isinstance(item.get(k), str)), None)
         evaluator.ctx.items.append(pointer)
         try:
-            status, evidence, note = _decide(check, evaluator)
+            shown_check, status, evidence, note = _decide(check, evaluator)
         finally:
             evaluator.ctx.items.pop()
-        findings.append(Finding(check, status, evidence, note, pointer,
+        findings.append(Finding(shown_check, status, evidence, note, pointer,
                                 evaluator.ctx.redactor.value(label) if isinstance(label, str)
                                 else None))
     return findings
