@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import AS_OF, ASSETS, EXAMPLES, invoke
 
-MAYA = str(EXAMPLES / "maya.json")
+MAYA = str(EXAMPLES / "maya-live.json")
 UNSAFE_IBC = str(ASSETS / "configs" / "ibc-unsafe.ini")
 
 

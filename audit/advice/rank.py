@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from audit.advice.data import Advice
-from audit.model import Finding, Severity, Status
+from audit.engine.checklist import Checklists
+from audit.model import Finding, Report, Severity, Status
+from audit.textsafe import clean
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,27 @@ def unknown(findings: Iterable[Finding]) -> tuple[int, int]:
 def unknown_text(findings: Iterable[Finding]) -> str:
     count, critical = unknown(findings)
     return f"{count} unknown" + (f", including {critical} critical" if critical else "")
+
+
+def unknown_at(report: Report, threshold: Severity | None) -> list[Finding]:
+    """Unknown (manual) findings at or above ``threshold``: failing under --strict."""
+    if threshold is None:
+        return []
+    return [f for f in report.findings
+            if f.status is Status.MANUAL and f.severity.rank >= threshold.rank]
+
+
+def urgent_text(reports: Iterable[Report], lists: Checklists) -> str:
+    """The urgent block that opens the text report of ``check``."""
+    from audit.advice import data
+    from audit.advice.render import urgent_dicts, urgent_lines
+
+    advice = data.load(lists)
+    out: list[str] = []
+    for report in reports:
+        found = urgent(list(report.findings), advice)
+        if found:
+            lines = urgent_lines(urgent_dicts(found))
+            lines[0] += f" ({clean(report.setup_path)})"
+            out += lines
+    return "\n".join(clean(line) for line in out) + "\n" if out else ""

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from audit import boundary, fleet, pipeline
+from audit.advice.rank import unknown_at, urgent_text
 from audit.cli.common import color_option, emit, history_db_option, output_option, use_color
 from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
 from audit.model import Report
@@ -47,11 +48,14 @@ from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
               default="regression", show_default=True,
               help="When to notify: a new failure since the last recorded run, any failure "
                    "at --fail-on, or every run. A failed notification keeps the exit code.")
+@click.option("--strict", is_flag=True,
+              help="Treat unknown (manual) findings at or above --fail-on as failing for the "
+                   "exit status.")
 @color_option
 def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Request,
           probe: bool, device: str | None, code_paths: tuple[str, ...], quiet: bool,
           record: bool, only_changes: bool, history_db: str | None,
-          jobs: int | None, color: bool | None, notify_targets: tuple[str, ...],
+          jobs: int | None, strict: bool, color: bool | None, notify_targets: tuple[str, ...],
           notify_on: str) -> int:
     """Audit SETUP.json files against the checklists and print a report.
 
@@ -86,9 +90,11 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         if not form.fleet:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
                              f" globs, --jobs, jsonl) writes {', '.join(FLEET_FORMATS)}")
-        if record or only_changes or request.has_config_files or prepared.observed or targets:
-            raise UsageError("--record, --only-changes, --notify, --ibc, --jts, --gateway-conf, "
-                             "--probe and --scan-code work on explicit setup files")
+        if (record or only_changes or strict or request.has_config_files or prepared.observed
+                or targets):
+            raise UsageError("--record, --only-changes, --strict, --notify, --ibc, --jts, "
+                             "--gateway-conf, --probe and --scan-code work on explicit setup "
+                             "files")
         job = fleet.Job(prepared.lists, prepared.checks, prepared.options, request.limits, fmt,
                         RenderOptions(quiet=quiet, fail_on=threshold), prepared.extra_waivers,
                         request.waiver_file)
@@ -108,7 +114,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
             notify.input_failed(problems, targets=targets)
         raise InputError(problems)
     # The verdict covers every audited file, including those --only-changes keeps quiet.
-    failed = any(r.failed_at(threshold) for r in reports)
+    failed = any(r.failed_at(threshold) or (strict and unknown_at(r, threshold))
+                 for r in reports)
     diffs_text = ""
     audited = reports
     before = notify.previous(reports, history_db) if targets else []
@@ -122,6 +129,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         colored = form.color and use_color(color) and not output
         text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
                                              fail_on=threshold))
+        if fmt == "text":
+            text = urgent_text(reports, prepared.lists) + text
         if fmt == "text" and diffs_text:
             text = diffs_text + "\n" + text
         emit(text, output, colored)

@@ -36,10 +36,14 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
     params = {**lists.params}
     passes = describe(check.pass_if, lists.conditions, params)
     applies = describe(check.applies_if, lists.conditions, params) if check.applies_if else []
+    context = [(rule["severity"], describe(rule["when"], lists.conditions, params), rule["reason"])
+               for rule in check.severity_if or []]
     if fmt == "json":
         data = checklist.dump_check(check)
         data["passes_when"] = passes
         data["applies_when"] = applies
+        data["severity_in_context"] = [{"severity": sev, "when": when, "reason": why}
+                                       for sev, when, why in context]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
 
@@ -54,6 +58,10 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
            f"area: {check.area} · severity: {check.severity.value} · from {source}", ""]
     out += para("What it looks at", check.description)
     out += para(f"Why it is {check.severity.value}", check.severity_reason)
+    for severity, when, why in context:
+        out += [f"Severity {severity} instead when", *[f"  {line}" for line in when],
+                *textwrap.wrap(f"because {why}", 88, initial_indent="  ",
+                               subsequent_indent="  "), ""]
     out += para(f"Where this comes from ({check.reference.section})", check.reference.passage)
     out += ["Facts it reads (JSON pointers; * means each item)",
             *[f"  {p or '(the whole file)'}" for p in check.reads], ""]
@@ -67,4 +75,10 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
     out += para("How to fix", check.remediation)
     if check.where_in_ibkr:
         out += para("Where", check.where_in_ibkr)
+    for interface, where in (check.where_by_interface or {}).items():
+        out += para(f"Where, if you use {interface}", where)
+    if check.change:
+        out += para("Fact to change first (leads the evidence)", check.change)
+    if check.verify_in_ibkr:
+        out += para("Verify in IBKR", check.verify_in_ibkr)
     click.echo("\n".join(out).rstrip())

@@ -8,7 +8,7 @@ import click
 
 from audit import pipeline
 from audit.advice import remediate as remediation
-from audit.advice.rank import unknown_text
+from audit.advice.rank import unknown_at, unknown_text
 from audit.advice.render import (
     next_step_dict,
     plan_dict,
@@ -26,6 +26,9 @@ from audit.pipeline import Request, audit_options
 
 
 def _common(f: click.decorators.FC) -> click.decorators.FC:
+    f = click.option("--strict", is_flag=True,
+                     help="Treat unknown (manual) findings at or above --fail-on as failing "
+                          "for the exit status.")(f)
     f = audit_options(f)
     f = output_option(f)
     return click.argument("setup", metavar="SETUP.json")(f)
@@ -38,8 +41,10 @@ def _analyse(setup_path: str, request: Request) -> Analysis:
                    prepared.checks)
 
 
-def _exit_code(analysis: Analysis, request: Request) -> int:
-    return EXIT_FINDINGS if analysis.report.failed_at(request.threshold) else EXIT_OK
+def _exit_code(analysis: Analysis, request: Request, strict: bool) -> int:
+    failed = analysis.report.failed_at(request.threshold) or (
+        strict and unknown_at(analysis.report, request.threshold))
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 @click.command("plan")
@@ -47,7 +52,8 @@ def _exit_code(analysis: Analysis, request: Request) -> int:
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["text", "json", "markdown"], case_sensitive=False),
               default="text", show_default=True)
-def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> int:
+def plan_command(setup: str, output: str | None, request: Request, strict: bool,
+                 fmt: str) -> int:
     """Recommend IBKR interfaces for your goals and plan the move, stage by stage.
 
     Stage 0 secures the account, stage 1 uses Client Portal and IBKR Mobile,
@@ -74,7 +80,7 @@ def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> 
     else:
         text = plan_text(data, analysis.stages)
     emit(text, output)
-    return _exit_code(analysis, request)
+    return _exit_code(analysis, request, strict)
 
 
 @click.command("remediate")
@@ -82,7 +88,8 @@ def plan_command(setup: str, output: str | None, request: Request, fmt: str) -> 
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["markdown", "json"], case_sensitive=False),
               default="markdown", show_default=True)
-def remediate_command(setup: str, output: str | None, request: Request, fmt: str) -> int:
+def remediate_command(setup: str, output: str | None, request: Request, strict: bool,
+                      fmt: str) -> int:
     """Turn findings into a checklist to work through, worst first.
 
     One Markdown task per failing or manual check, with what to do, where in
@@ -103,4 +110,4 @@ def remediate_command(setup: str, output: str | None, request: Request, fmt: str
     text = (remediate_json(header, items, waived) if fmt == "json"
             else remediate_markdown(header, items, waived))
     emit(text, output)
-    return _exit_code(analysis, request)
+    return _exit_code(analysis, request, strict)

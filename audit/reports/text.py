@@ -61,7 +61,11 @@ def summary_line(report: Report, fail_on: Severity | None) -> str:
     by_sev = [f"{sum(1 for f in failed if f.severity is s)} {s.value}"
               for s in Severity if any(f.severity is s for f in failed)]
     failed_text = f"{counts['fail']} failed" + (f" ({', '.join(by_sev)})" if by_sev else "")
-    parts = [failed_text, f"{counts['manual']} manual", f"{counts['pass']} passed",
+    critical_unknown = sum(1 for f in report.findings
+                           if f.status is Status.MANUAL and f.severity is Severity.CRITICAL)
+    unknown = f"{counts['manual']} unknown" + (f", including {critical_unknown} critical"
+                                               if critical_unknown else "")
+    parts = [failed_text, unknown, f"{counts['pass']} passed",
              f"{counts['skip']} skipped", f"{counts['waived']} waived"]
     gate = report.failed_at(fail_on)
     if fail_on is None:
