@@ -33,9 +33,26 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     return data, text
 
 
+_LOADED: dict[tuple[int, str, Path], tuple[Checklists, Advice]] = {}
+
+
 def load(lists: Checklists, directory: Path | None = None) -> Advice:
-    """The bundled advice, validated against its schema and against ``lists``."""
+    """The bundled advice, validated against its schema and against ``lists``.
+
+    Memoised per checklist set and directory (fleet mode and every audit that reads
+    the recommendation call this once per setup); ``lists`` is kept alive with it.
+    """
     directory = directory or _resources.checklist_dir() / "advice"
+    key = (id(lists), lists.digest, directory)
+    cached = _LOADED.get(key)
+    if cached is not None and cached[0] is lists:
+        return cached[1]
+    advice = _load(lists, directory)
+    _LOADED[key] = (lists, advice)
+    return advice
+
+
+def _load(lists: Checklists, directory: Path) -> Advice:
     merged: dict[str, list[dict[str, Any]]] = {"rules": [], "costly_errors": [], "stages": [],
                                                "urgent": []}
     baseline: list[str] = []

@@ -51,12 +51,13 @@ def worst_status(findings: list[Finding], check_id: str) -> str:
 
 
 def recommend(document: dict[str, Any], evaluator: Evaluator, advice: Advice,
-              findings: list[Finding]) -> Recommendation:
+              findings: list[Finding], *, costly_errors: bool = True) -> Recommendation:
     current = tuple(document.get("profile", {}).get("interfaces", []))
     costly = tuple(
         CostlyError(e["id"], e["title"], e["reduced_by"], tuple(e.get("interfaces", [])),
                     tuple((cid, worst_status(findings, cid)) for cid in e["checks"]))
-        for e in advice.costly_errors if evaluator.eval(e["when"]).value is True)
+        for e in advice.costly_errors
+        if costly_errors and evaluator.eval(e["when"]).value is True)
     for rule in advice.rules:
         outcome = evaluator.eval(rule["when"]).value if "when" in rule else True
         if outcome is None:
@@ -94,7 +95,7 @@ def advice_facts(document: dict[str, Any], evaluator: Evaluator,
     """The recommendation as facts interface checks can read under ``/$advice``."""
     from audit.advice.data import load
 
-    rec = recommend(document, evaluator, load(lists), [])
+    rec = recommend(document, evaluator, load(lists), [], costly_errors=False)
     if not rec.determined:
         return {}
     return {"rule": rec.rule, "interfaces": list(rec.interfaces), "to_add": list(rec.to_add),

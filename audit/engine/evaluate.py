@@ -72,10 +72,10 @@ def _decide(check: Check, evaluator: Evaluator
             ) -> tuple[Check, Status, tuple[Evidence, ...], str | None]:
     status, evidence, note = _verdict(check, evaluator)
     shown = check
-    if status is not Status.SKIP:
+    if status is not Status.SKIP and (check.severity_if or "{/" in check.remediation):
         shown, why = _in_context(check, evaluator)
         note = note or why
-    if check.change is not None and evaluator.keep_evidence:
+    if check.change is not None and evaluator.keep_evidence and len(evidence) > 1:
         evidence = _change_first(evaluator.ctx.pointer(check.change), evidence)
     return shown, status, evidence if evaluator.keep_evidence else (), note
 
@@ -114,6 +114,8 @@ def _change_first(pointer: str, evidence: tuple[Evidence, ...]) -> tuple[Evidenc
     def leads(e: Evidence) -> bool:
         return e.pointer == pointer or e.pointer.startswith(pointer + "/")
 
+    if leads(evidence[0]):
+        return evidence
     return tuple(sorted(evidence, key=lambda e: not leads(e)))
 
 
@@ -141,12 +143,15 @@ def _verdict(check: Check, evaluator: Evaluator) -> tuple[Status, tuple[Evidence
         if applies.value is None:
             return (Status.MANUAL, _setup_facts(applies.evidence, evaluator),
                     "cannot tell whether this applies: declare the facts it reads")
-        # Facts that made the check apply are evidence too (not computed advice facts).
-        applied = tuple(e for e in applies.evidence if not e.pointer.startswith(ADVICE_FACTS))
+        applied = applies.evidence
     outcome: Outcome = evaluator.eval(check.pass_if)
     note = "declare the missing facts, or check by hand" if outcome.value is None else None
+    if not applied or not evaluator.keep_evidence:
+        return _status(outcome.value), outcome.evidence, note
+    # The facts that made the check apply are evidence too (computed advice facts are not).
     seen = {e.pointer for e in outcome.evidence}
-    extra = tuple(e for e in applied if e.pointer not in seen and e.pointer)
+    extra = tuple(e for e in applied if e.pointer and e.pointer not in seen
+                  and not e.pointer.startswith(ADVICE_FACTS))
     return _status(outcome.value), outcome.evidence + extra, note
 
 
