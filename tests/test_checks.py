@@ -59,6 +59,20 @@ def test_contract_severities(check_id: str, severity: str) -> None:
     assert LISTS.by_id()[check_id].severity.value == severity
 
 
+def test_every_bundled_check_says_where_and_how_to_verify_in_ibkr() -> None:
+    for check in LISTS.checks:
+        assert check.where_in_ibkr or check.where_by_interface, check.id
+        assert check.verify_in_ibkr, check.id
+
+
+def test_change_pointers_name_facts_the_check_reads() -> None:
+    for check in LISTS.checks:
+        if check.change is None:
+            continue
+        wanted = check.change.replace("@", (check.for_each or "") + "/*", 1)
+        assert any(r == wanted or r.startswith(wanted + "/") for r in check.reads), check.id
+
+
 def test_every_check_has_a_passing_and_a_failing_case() -> None:
     seen: dict[str, set[str]] = defaultdict(set)
     for case in CASES["cases"]:
