@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from tests.conftest import AS_OF, EXAMPLES, invoke, load_example, patched
+from tests.strategies import valid_setups
 
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 LOW = {"strategy_complexity": "low", "execution_sensitivity": "low",
@@ -388,3 +390,34 @@ def test_invariants_over_bundled_examples(example: str) -> None:
     rec = v.plan["recommendation"]
     interface_failures = [f for f in failing if f["area"] == "interfaces"]
     assert bool(interface_failures) == bool(rec.get("to_add") or rec.get("beyond"))
+
+
+# The same invariants on generated setups (any valid setup the schema allows).
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(doc=valid_setups)
+def test_invariants_over_generated_setups(doc: dict[str, Any], tmp_path: Path) -> None:
+    import datetime as dt
+
+    from audit.advice.service import analyse
+    from audit.engine import checklist
+    from audit.engine.evaluate import Options
+    from audit.loading import load_setup
+
+    doc.pop("waivers", None)  # a waiver naming a made-up check is an input error, not advice
+    path = tmp_path / "generated.json"
+    path.write_text(json.dumps(doc))
+    analysis = analyse(load_setup(str(path)), checklist.load(),
+                       Options(as_of=dt.date.fromisoformat(AS_OF)))
+    findings = analysis.report.findings
+    failing = [f for f in findings if f.status.value == "fail"]
+    if failing:
+        worst = max(f.severity.rank for f in failing)
+        assert analysis.next_step is not None
+        assert SEVERITY_RANK[analysis.next_step.severity] == worst
+    else:
+        assert analysis.next_step is None
+    rec = analysis.recommendation
+    interface_failures = [f for f in failing if f.check.area == "interfaces"]
+    assert bool(interface_failures) == bool(rec.to_add or rec.beyond), (
+        [f.id for f in interface_failures], rec.to_add, rec.beyond)

@@ -52,7 +52,9 @@ def worst_status(findings: list[Finding], check_id: str) -> str:
 
 def recommend(document: dict[str, Any], evaluator: Evaluator, advice: Advice,
               findings: list[Finding], *, costly_errors: bool = True) -> Recommendation:
-    current = tuple(document.get("profile", {}).get("interfaces", []))
+    profile = document.get("profile", {})
+    declared = isinstance(profile.get("interfaces"), list)
+    current = tuple(profile.get("interfaces", []))
     costly = tuple(
         CostlyError(e["id"], e["title"], e["reduced_by"], tuple(e.get("interfaces", [])),
                     tuple((cid, worst_status(findings, cid)) for cid in e["checks"]))
@@ -82,7 +84,9 @@ def recommend(document: dict[str, Any], evaluator: Evaluator, advice: Advice,
         return Recommendation(
             determined=True, rule=rule["id"], summary=rule["summary"],
             interfaces=tuple(interfaces), reasons=tuple(reasons), current=current,
-            to_add=tuple(i for i in interfaces if i not in current),
+            # Without profile.interfaces nothing is known to add or retire (the interface
+            # checks are manual then, and ask for it).
+            to_add=tuple(i for i in interfaces if i not in current) if declared else (),
             beyond=tuple(i for i in current if i not in interfaces
                          and i not in advice.baseline
                          and not (i == "gateway" and "api" in interfaces)),

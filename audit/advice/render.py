@@ -116,7 +116,8 @@ def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
     if rec["determined"]:
         out.append(f"RECOMMENDATION: {rec['summary']}")
         out += [line for r in rec["reasons"] for line in _wrap(f"- {r}", 2)]
-        out.append(f"  You use today: {_names(rec['current'])}.")
+        out.append(f"  You use today: {_names(rec['current'])}."
+                   if rec["current"] else "  You use today: nothing declared (profile.interfaces).")
         if rec["to_add"]:
             out.append(f"  To add: {_names(rec['to_add'])}.")
         if rec["beyond"]:
