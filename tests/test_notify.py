@@ -117,7 +117,7 @@ def test_notify_on_fail_and_always(receiver: Receiver, tmp_path: Path) -> None:
     assert check(secure, db, "--notify", receiver.url, "--notify-on", "always").exit_code == 0
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["json"]["title"] == "ibkr-audit PASS: secure.json"
-    maya = EXAMPLES / "maya.json"
+    maya = EXAMPLES / "maya-live.json"
     assert check(maya, db, "--notify", receiver.url, "--notify-on", "fail").exit_code == 1
     assert len(receiver.bodies) == 2
 
@@ -135,8 +135,8 @@ def test_planted_secrets_never_reach_the_payload(receiver: Receiver, tmp_path: P
 def test_failed_notification_keeps_exit_code(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     url = closed_port_url()
-    plain = invoke("check", str(EXAMPLES / "maya.json"), "--as-of", AS_OF)
-    noisy = check(EXAMPLES / "maya.json", db, "--notify", url, "--notify-on", "always")
+    plain = invoke("check", str(EXAMPLES / "maya-live.json"), "--as-of", AS_OF)
+    noisy = check(EXAMPLES / "maya-live.json", db, "--notify", url, "--notify-on", "always")
     assert noisy.exit_code == plain.exit_code == 1
     assert "warning: notification to json://<redacted> failed" in noisy.stderr
     assert TOKEN not in noisy.stderr + noisy.stdout and str(url) not in noisy.stderr
@@ -170,7 +170,7 @@ def test_bad_targets_are_usage_errors(tmp_path: Path) -> None:
 def test_targets_file_is_read(receiver: Receiver, tmp_path: Path) -> None:
     targets = tmp_path / "targets.txt"
     targets.write_text(f"# phone\n{receiver.url}\n\n")
-    run_ = check(EXAMPLES / "maya.json", tmp_path / "h.db", "--notify", f"@{targets}",
+    run_ = check(EXAMPLES / "maya-live.json", tmp_path / "h.db", "--notify", f"@{targets}",
                  "--notify-on", "always")
     assert run_.exit_code == 1 and len(receiver.bodies) == 1
 
@@ -215,6 +215,8 @@ def test_scheduled_command_reads_the_targets_file(sandbox: dict[str, Any],  # no
     from audit.scheduling.cron import cron_unescape
 
     db = tmp_path / "scheduled.db"
+    # A setup that fails the gate (a live script before its paper trading ended).
+    Path(sandbox["setup"]).write_text((EXAMPLES / "maya-live.json").read_text())
     done = run(sandbox, "schedule", sandbox["setup"], "--every", "daily", "--backend", "cron",
                "--notify", receiver.url, "--notify-on", "always", "--history-db", str(db))
     assert done.exit_code == 0, done.stderr
