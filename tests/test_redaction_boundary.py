@@ -342,6 +342,9 @@ RED_TEAM = {
                      "x-secret-key": "zq8-Gamma-sk", "x-passcode": "zq8-Delta-pc",
                      "x-password-old": "zq8-Eps-old"}},
         ["zq8-Alpha-pw2", "zq8-Beta-pws", "zq8-Gamma-sk", "zq8-Delta-pc", "zq8-Eps-old"]),
+    "a password written into a free-text note": (
+        {"x-notes": {"ops": "ib password: Hunter2Hunter2!", "more": "token=zq9AbcDef123"}},
+        ["Hunter2Hunter2!", "zq9AbcDef123"]),
     "account ids touching letters, and as keys": (
         {"x-accounts": {"U7654321": "main", "note": "ibkrU1234567 and DU7654321paper"}},
         ["U7654321", "U1234567", "DU7654321"]),

@@ -110,6 +110,11 @@ def test_validation_errors_do_not_echo_secrets(write_setup: Any) -> None:
     ("hunter2", "db_pass", True),
     ("", "x-password", False),
     ("os_keychain", "manager", False),
+    ("ib password: Hunter2Hunter2!", "x-ops", True),
+    ("password=Hunter2!x", None, True),
+    ("password: stored in the keychain", "x-ops", False),
+    ("password manager: 1Password", "x-ops", False),
+    ("see https://example.org/a?b=c", "x-ops", False),
     ("otpauth://totp/IBKR:me?secret=JBSWY3DPEHPK3PXP", None, True),
 ])
 def test_classify(value: str, key: str | None, expected: bool) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit.errors import InputError, Problem
-from audit.secrets.scan import ACCOUNT_ID, classify, mask_account_id
+from audit.secrets.scan import ACCOUNT_ID, FREE_TEXT, classify, mask_account_id
 
 SUFFIXES = frozenset({".py", ".env", ".ini", ".toml", ".yaml", ".yml", ".json", ".ipynb",
                       ".cfg", ".conf", ".properties"})
@@ -335,6 +335,8 @@ def _line_hits(path: str, number: int, line: str, python: bool, ibkr_part: bool)
         return hits
     for kind, secret in classify(line, None):
         if secret in seen or (kind == "base32 TOTP seed" and not line_words & _SEED_HINTS):
+            continue
+        if kind == FREE_TEXT:  # assignments in code have their own, stricter rule above
             continue
         if kind.startswith("otpauth") and not _OTPAUTH_SEED.search(secret):
             continue

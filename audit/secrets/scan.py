@@ -42,7 +42,8 @@ _ABOUT_WORDS = frozenset(
     {"storage", "store", "stored", "manager", "policy", "length", "age", "rotation",
      "rotated", "expiry", "expires", "hint", "unique", "reused", "changed", "last", "date",
      "days", "enabled", "method", "type", "kind", "location", "service", "username", "user",
-     "name", "file", "path", "set", "plaintext", "required", "count", "format", "source"}
+     "name", "file", "path", "set", "plaintext", "required", "count", "format", "source",
+     "label", "env", "var", "prefix", "url", "header", "field", "hash"}
 )
 _SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"),
                            ("secret", "key")})
@@ -93,6 +94,9 @@ def classify(value: str, key: str | None) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if key is not None and value.strip() and _key_names_secret(key):
         return [("value under a key that names a secret", value)]
+    if ":" in value or "=" in value:
+        found.extend((FREE_TEXT, secret)
+                     for secret in _assigned_secrets(value))
     if len(value) < 16:  # shorter than any seed or otpauth URI
         return found
     if "otpauth" in value.lower():
@@ -107,6 +111,28 @@ def classify(value: str, key: str | None) -> list[tuple[str, str]]:
                 ("base32 TOTP seed", token) for token in value.split() if _looks_like_seed(token)
             )
     return found
+
+
+# "password=Hunter2!", "ib password: s3cret-pw", "token = 'abc123…'" inside a note.
+FREE_TEXT = "value after a secret's name in free text"
+_ASSIGNED = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)\s*[:=]\s*['\"]?([^\s'\",;]+)")
+
+
+def _assigned_secrets(text: str) -> list[str]:
+    """Values written after a secret's name in free text.
+
+    Only values that look like credentials count (six characters or more, with a
+    digit, a symbol or mixed case): "password: stored in the keychain" is a note
+    about a password, not one.
+    """
+    out = []
+    for match in _ASSIGNED.finditer(text):
+        name, value = match.groups()
+        if len(value) >= 6 and _key_names_secret(name) and (
+                any(c.isdigit() for c in value) or not value.isalnum()
+                or not (value.islower() or value.isupper())):
+            out.append(value)
+    return out
 
 
 def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
