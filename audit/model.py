@@ -121,6 +121,7 @@ class Check:
     change: str | None = None  # the fact to change first (leads the evidence)
     verify_in_ibkr: str | None = None  # how to confirm the fix inside IBKR itself
     where_by_interface: Mapping[str, str] | None = None  # "Where", per interface the user has
+    standalone: bool = False  # also run by 'ibkr-audit configs', without a setup
 
 
 @dataclass(frozen=True)

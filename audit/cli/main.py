@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Observe this machine: IBKR ports, disk encryption, screen lock, firewall."),
     "scan": ("audit.cli.scan", "scan_command",
              "Scan a trading bot's files for IBKR credentials and account numbers."),
+    "configs": ("audit.cli.configs", "configs_command",
+                "Audit IBC, jts.ini and gateway config files on their own, without a setup."),
 }
 
 

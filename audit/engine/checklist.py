@@ -138,6 +138,7 @@ def _check(raw: dict[str, Any], source: str, origin: str) -> Check:
         for_each=raw.get("for_each"), where_in_ibkr=raw.get("where_in_ibkr"), source=source,
         origin=origin, severity_if=raw.get("severity_if"), change=raw.get("change"),
         verify_in_ibkr=raw.get("verify_in_ibkr"), where_by_interface=raw.get("where"),
+        standalone=raw.get("standalone", False),
     )
 
 
@@ -200,6 +201,10 @@ def _semantic_problems(lists: Checklists, owners: dict[str, str]) -> list[Proble
         for index, rule in enumerate(check.severity_if or []):
             check_tree(rule["when"], check.for_each is not None, check.source,
                        f"{check.origin}/severity_if/{index}/when")
+    problems.extend(Problem("'standalone' is only for configuration-file checks (for_each "
+                            "under /$files/)", file=c.source, pointer=f"{c.origin}/standalone")
+                    for c in lists.checks
+                    if c.standalone and not (c.for_each or "").startswith("/$files/"))
     problems.extend(_cycles(lists, owners))
     if not problems:
         for index, check in enumerate(lists.checks):

@@ -42,6 +42,7 @@ FORMATS: dict[str, Format] = {
     "sarif": Format("sarif", needs_lines=True),
     "junit": Format("junit", needs_lines=True),
     "jsonl": Format("jsonl", fleet=True, fleet_only=True),
+    "short": Format("short", needs_lines=True),  # one file:line line per failure
 }
 FLEET_FORMATS = tuple(name for name, f in FORMATS.items() if f.fleet)
 
