@@ -39,5 +39,10 @@ def checklist_dir() -> Path:
     return data_dir("checklists")
 
 
+def checklist_version() -> str:
+    """The bundled checklists' version, from ``checklists/VERSION`` (see docs/ci.md)."""
+    return (checklist_dir() / "VERSION").read_text(encoding="utf-8").strip()
+
+
 def example_path(name: str) -> Path:
     return data_dir("examples") / f"{name}.json"

@@ -52,6 +52,7 @@ def audit_setup(setup: Setup, lists: Checklists, options: Options,
         as_of=options.as_of.isoformat(), findings=tuple(findings),
         checklist_digest=lists.digest, setup_sha256=setup.sha256, lines=lines,
         observed=observed,
+        checklist_version=lists.version,
     )
 
 

@@ -196,6 +196,7 @@ class Report:
     findings: tuple[Finding, ...]
     checklist_digest: str = ""
     setup_sha256: str = ""
+    checklist_version: str = ""
     lines: Mapping[str, int] = field(default_factory=dict)
     # Declared vs observed for a probed device: (fact, declared, observed, how) rows.
     observed: tuple[tuple[str, str, str, str], ...] = ()

@@ -303,7 +303,8 @@ def test_version_and_help() -> None:
     from audit import __version__
 
     run = invoke("--version")
-    assert run.exit_code == 0 and run.stdout.strip() == f"ibkr-audit {__version__}"
+    assert run.exit_code == 0
+    assert run.stdout.strip() == f"ibkr-audit {__version__} (checklists 1.0.0)"
     run = invoke("check", "--help")
     assert run.exit_code == 0
     for text in ("--fail-on", "--format", "--checklist", "Exit status", "Examples"):

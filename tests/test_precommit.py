@@ -176,10 +176,12 @@ def test_check_short_format_names_setup_lines() -> None:
 pytestmark_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-                           "-c", "commit.gpgsign=false", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                           "-c", "commit.gpgsign=false", *args], cwd=cwd, check=False,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, (args, done.stderr)
+    return done.stdout
 
 
 def tree_files() -> list[str]:
@@ -225,9 +227,9 @@ def user_repo(tmp_path: Path, env: dict[str, str]) -> Path:
     (repo / "ibc").mkdir(parents=True)
     ibc_with_password(repo / "ibc")
     shutil.copy(EXAMPLES / "secure.json", repo / "setup.json")
-    subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "bot")
+    git(repo, "init", "-q", env=env)
+    git(repo, "add", "-A", env=env)
+    git(repo, "commit", "-qm", "bot", env=env)
     return repo
 
 

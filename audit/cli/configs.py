@@ -75,7 +75,8 @@ def audit_config(path: str, kind: str, entry: dict[str, Any], secrets: list[str]
              if e.location is not None and e.location[1] is not None}
     return Report(setup_path=path, tool_version=__version__, generated_at=now_utc(),
                   as_of=options.as_of.isoformat(), findings=tuple(findings),
-                  checklist_digest=lists.digest, setup_sha256=setup.sha256, lines=lines)
+                  checklist_digest=lists.digest, setup_sha256=setup.sha256, lines=lines,
+                  checklist_version=lists.version)
 
 
 def line_of(f: Finding, entry: dict[str, Any]) -> int | None:

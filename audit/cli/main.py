@@ -68,8 +68,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="ibkr-audit",
-                      message="%(prog)s %(version)s")
+@click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _p, value: _print_version(ctx, value),
+              help="Show the version (and the checklists' version) and exit.")
 @click.option("--debug", is_flag=True, envvar="IBKR_AUDIT_DEBUG",
               help="Show a traceback on internal errors.")
 @click.pass_context
@@ -84,6 +85,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
     # main() guards the whole run, error messages included; this covers callers
     # that drive the group directly (click's test runner, shell completion).
     ctx.with_resource(boundary.guarded())
+
+
+def _print_version(ctx: click.Context, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from audit._resources import checklist_version
+
+    click.echo(f"ibkr-audit {__version__} (checklists {checklist_version()})")
+    ctx.exit()
 
 
 def _report(error: AuditError) -> None:

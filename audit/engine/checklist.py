@@ -8,6 +8,7 @@ loop, duplicate ids across files).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -36,6 +37,8 @@ class Checklists:
     param_descriptions: dict[str, str] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
+    # The bundled checklists' version; '+custom' when --checklist files were added.
+    version: str = ""
 
     def by_id(self) -> dict[str, Check]:
         return {c.id: c for c in self.checks}
@@ -49,9 +52,8 @@ def _files(path: Path) -> list[Path]:
 
 def load(extra: Iterable[str] = (), *, builtin: bool = True) -> Checklists:
     """Load the bundled checklists (unless ``builtin`` is False) and any extra paths."""
-    paths: list[Path] = []
-    if builtin:
-        paths.extend(_files(_resources.checklist_dir()))
+    builtin_paths = _files(_resources.checklist_dir()) if builtin else []
+    paths: list[Path] = list(builtin_paths)
     for item in extra:
         path = Path(item)
         if not path.exists():
@@ -60,7 +62,10 @@ def load(extra: Iterable[str] = (), *, builtin: bool = True) -> Checklists:
         if not found:
             raise ChecklistError([Problem("directory holds no *.json checklist", file=item)])
         paths.extend(found)
-    return load_files(paths)
+    base = _resources.checklist_version() if builtin else ""
+    version = f"{base}+custom" if paths[len(builtin_paths):] and base else base or "custom"
+    # load_files memoises; the copy keeps the cached object as it was.
+    return dataclasses.replace(load_files(paths), version=version)
 
 
 def load_files(paths: list[Path]) -> Checklists:

@@ -79,6 +79,31 @@ def compare(before: Run | None, after: Run | None, old: list[StoredFinding],
     return result
 
 
+def causes(before: Run | None, after: Run | None) -> dict[str, bool] | None:
+    """Why findings could move between two recorded runs: the setup file changed
+    (its SHA-256), the rules changed (checklist version or digest), or neither (then
+    only time did: date checks such as review age)."""
+    if before is None or after is None:
+        return None
+    versions = before.checklist_version and after.checklist_version
+    return {"setup_changed": before.setup_sha256 != after.setup_sha256,
+            "rules_changed": bool(versions and before.checklist_version != after.checklist_version)
+            or before.checklist_digest != after.checklist_digest}
+
+
+def causes_text(before: Run, after: Run) -> str:
+    why = causes(before, after) or {}
+    parts = []
+    if why["setup_changed"]:
+        parts.append("the setup changed")
+    if why["rules_changed"]:
+        old, new = before.checklist_version or "unrecorded", after.checklist_version or "?"
+        parts.append(f"the rules changed (checklists {old} → {new})" if old != new
+                     else f"the rules changed (checklists {new}, edited or custom)")
+    return ("Changed since: " + " and ".join(parts) + "." if parts
+            else "Changed since: neither the setup nor the rules (only the date moved).")
+
+
 def _change(f: StoredFinding, before: str, after: str, before_severity: str | None) -> Change:
     return Change(f.check_id, f.item, f.title, f.severity, before, after, before_severity,
                   f.evidence)
@@ -94,6 +119,8 @@ def render_text(diff: Diff, setup: str) -> str:
 
     out = [f"ibkr-audit diff · {setup} · {when(diff.before, 'no earlier run')} → "
            f"{when(diff.after, 'this run')}", ""]
+    if diff.before is not None and diff.after is not None:
+        out[1:1] = [causes_text(diff.before, diff.after)]
     sections = (("REGRESSIONS", diff.regressions), ("FIXED", diff.fixes),
                 ("EVIDENCE CHANGED", diff.evidence_changed), ("OTHER CHANGES", diff.other))
     for title, changes in sections:
@@ -130,10 +157,11 @@ def render_text(diff: Diff, setup: str) -> str:
 def to_dict(diff: Diff, setup: str) -> dict[str, Any]:
     def run(r: Run | None) -> dict[str, Any] | None:
         return None if r is None else {"id": r.id, "recorded_at": r.recorded_at,
-                                       "as_of": r.as_of, "setup_sha256": r.setup_sha256}
+                                       "as_of": r.as_of, "setup_sha256": r.setup_sha256,
+                                       "checklist_version": r.checklist_version}
 
     return {"setup": setup, "before": run(diff.before), "after": run(diff.after),
-            "changed": diff.changed,
+            "changed": diff.changed, "causes": causes(diff.before, diff.after),
             "regressions": [c.to_dict() for c in diff.regressions],
             "fixes": [c.to_dict() for c in diff.fixes],
             "evidence_changed": [c.to_dict() for c in diff.evidence_changed],

@@ -79,6 +79,9 @@ MIGRATIONS: tuple[str, ...] = (
         result      TEXT NOT NULL
     );
     """,
+    # Version 5: the bundled checklists' version, so 'diff' can tell a rules change from
+    # a setup change; runs recorded before it have ''.
+    "ALTER TABLE runs ADD COLUMN checklist_version TEXT NOT NULL DEFAULT ''",
 )
 
 
@@ -93,6 +96,8 @@ class Run:
     counts: dict[str, int]
     worst_failure: str | None
     setup_key: str = ""  # groups the runs of one file (the stored path is redacted)
+    checklist_version: str = ""
+    checklist_digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -219,11 +224,13 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO runs (setup_key, setup_path, setup_sha256, recorded_at, as_of,"
                 " tool_version, checklist_digest, n_pass, n_fail, n_manual, n_skip, n_waived,"
-                " worst_failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " worst_failure, checklist_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (setup_key(report.setup_path), redact(report.setup_path), setup_sha256,
                  report.generated_at, report.as_of, report.tool_version,
                  report.checklist_digest, counts["pass"], counts["fail"], counts["manual"],
-                 counts["skip"], counts["waived"], worst.value if worst else None))
+                 counts["skip"], counts["waived"], worst.value if worst else None,
+                 report.checklist_version))
             run_id = int(cursor.lastrowid or 0)
             conn.executemany(
                 "INSERT INTO findings (run_id, check_id, item, title, area, severity, status,"
@@ -236,7 +243,8 @@ class Store:
              run_id: int | None = None) -> list[Run]:
         """Newest first; only runs of ``setup`` (or the one ``run_id``) when given."""
         query = ("SELECT id, setup_path, setup_sha256, recorded_at, as_of, tool_version, n_pass,"
-                 " n_fail, n_manual, n_skip, n_waived, worst_failure, setup_key FROM runs")
+                 " n_fail, n_manual, n_skip, n_waived, worst_failure, setup_key,"
+                 " checklist_version, checklist_digest FROM runs")
         args: list[Any] = []
         if setup is not None:
             query += " WHERE setup_key = ?"
@@ -249,7 +257,8 @@ class Store:
             query += " LIMIT ?"
             args.append(limit)
         return [Run(r[0], r[1], r[2], r[3], r[4], r[5],
-                    dict(zip([s.value for s in Status], r[6:11], strict=True)), r[11], r[12])
+                    dict(zip([s.value for s in Status], r[6:11], strict=True)), r[11], r[12],
+                    r[13], r[14])
                 for r in self.conn.execute(query, args)]
 
     def run(self, run_id: int) -> Run:

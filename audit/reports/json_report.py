@@ -41,6 +41,7 @@ def _contract(report: Report) -> dict[str, Any]:
     return {
         "tool": "ibkr-audit",
         "version": report.tool_version,
+        "checklist_version": report.checklist_version,
         "schema_version": REPORT_SCHEMA_VERSION,
         "setup": report.setup_path,
         "generated_at": report.generated_at,
