@@ -104,7 +104,8 @@ def short(reports: list[Report], entries: list[dict[str, Any]],
 
 
 @click.command("configs")
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...",
+                type=click.Path())  # a Path: shells complete file names
 @click.option("--kind", type=click.Choice(configs.KINDS),
               help="Treat every FILE as this kind (default: from its name and content).")
 @click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)),
