@@ -120,7 +120,9 @@ class RedactingStream(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, text: str) -> int:
+    def write(self, text: str | bytes) -> int:
+        if isinstance(text, bytes):  # click echoes bytes (shell completion scripts) and,
+            text = text.decode(self.encoding, "replace")  # with no buffer, writes them here
         if type(text) is Redacted and not self._pending:
             self.target.write(text)
             return len(text)

@@ -96,7 +96,7 @@ def test_a_checklist_adds_a_standalone_check_without_python(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"for_each": "/devices"}, "/checks/0/standalone: 'standalone' is only for configuration"),
-    ({"standalone": "yes"}, "/checks/0/standalone: 'yes' is not of type 'boolean'"),
+    ({"standalone": "yes"}, "/checks/0/standalone: must be true or false, not a string"),
 ])
 def test_a_misused_standalone_flag_is_exit_2(tmp_path: Path, changes: dict[str, Any],
                                              message: str) -> None:
