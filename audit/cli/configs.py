@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from audit import __version__
+from audit import __version__, boundary
 from audit.auditor import now_utc
 from audit.cli.common import FAIL_ON_CHOICES, emit, output_option, parse_fail_on
 from audit.engine import checklist
@@ -32,7 +32,6 @@ from audit.loading import Limits, Setup, decode, read_bytes
 from audit.model import Check, Finding, Report, Severity, Status
 from audit.reports import FORMATS, RenderOptions, get
 from audit.reports.short import finding_line, summary
-from audit.secrets.scan import Redactor
 
 SHORT = "short"  # default here; the same format as 'check --format short'
 MAX_BYTES = 1024 * 1024  # as the importer reads them
@@ -149,6 +148,7 @@ def configs_command(files: tuple[str, ...], kind: str | None, fmt: str, output: 
         except InputError as exc:
             problems.extend(exc.problems)
             continue
+        boundary.learn(secrets)  # every output of this run hides them, errors included
         parsed.append((path, file_kind, found[file_kind][0], secrets))
     if problems:
         raise InputError(problems)  # nothing is reported when any file is bad
@@ -159,8 +159,8 @@ def configs_command(files: tuple[str, ...], kind: str | None, fmt: str, output: 
     threshold = parse_fail_on(fail_on)
     if fmt == SHORT:
         # Evidence is redacted by the engine; the short lines add only file paths.
-        redactor = Redactor([s for *_rest, secrets in parsed for s in secrets])
-        text = redactor.text(short(reports, [entry for _p, _k, entry, _s in parsed], threshold))
+        text = boundary.redactor().text(
+            short(reports, [entry for _p, _k, entry, _s in parsed], threshold))
     else:
         text = get(fmt)(reports, RenderOptions(fail_on=threshold))
     emit(text, output)
