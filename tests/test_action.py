@@ -126,7 +126,7 @@ def runner_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return temp
 
 
-def workspace(tmp_path: Path, setup: str = "maya", password: bool = True) -> Path:
+def workspace(tmp_path: Path, setup: str = "maya-live", password: bool = True) -> Path:
     (tmp_path / "ibc").mkdir()
     shutil.copy(EXAMPLES / f"{setup}.json", tmp_path / "setup.json")
     lines = ["IbLoginId=someone", "TradingMode=paper"] + ([f"IbPassword={PASSWORD}"]
@@ -172,14 +172,14 @@ def test_a_clean_repository_passes(tmp_path: Path, runner_temp: Path) -> None:
 def test_globs_and_fail_on(tmp_path: Path, runner_temp: Path) -> None:
     ws = workspace(tmp_path)
     (ws / "setups").mkdir()
-    for name in ("maya", "secure"):
+    for name in ("maya-live", "secure"):
         shutil.copy(EXAMPLES / f"{name}.json", ws / "setups" / f"{name}.json")
     code, log, outputs = run_audit({"setups": "setups/*.json", "fail-on": "critical",
                                     "sarif-file": "out/setups.sarif"}, ws, runner_temp)
-    assert code == 0, log  # maya's worst failure is high
+    assert code == 0, log  # maya-live's worst failure is high
     sarif = json.loads((ws / "out" / "setups.sarif").read_text())
     assert [a["location"]["uri"] for a in sarif["runs"][0]["artifacts"]] == [
-        "setups/maya.json", "setups/secure.json"]
+        "setups/maya-live.json", "setups/secure.json"]
     assert outputs["configs-sarif-file"] == ""
 
 

@@ -109,12 +109,17 @@ def test_installed_version_and_check(venv: Path) -> None:
     proc = in_venv(venv, "ibkr-audit", "--version")
     assert (proc.returncode, proc.stdout) == (0, f"ibkr-audit {__version__} (checklists "
                                                  f"{version})\n")
-    # The README's first command, run by the installed wheel.
+    # The README's first command, run by the installed wheel (its date checks use today).
     proc = in_venv(venv, "ibkr-audit", "check", "examples/maya.json")
-    assert proc.returncode == 1, proc.stderr  # Maya's unfinished paper trading: a high failure
-    assert "AUTO-002" in proc.stdout and "Summary:" in proc.stdout and proc.stderr == ""
-    proc = in_venv(venv, "ibkr-audit", "check", "examples/maya.json", "-f", "json")
-    assert json.loads(proc.stdout)["checklist_version"] == version
+    assert proc.returncode in (0, 1) and proc.stderr == "", proc.stderr
+    assert "AUTO-002" in proc.stdout and "Summary:" in proc.stdout
+    # Maya gone live before paper trading ended: a high failure, so exit 1.
+    proc = in_venv(venv, "ibkr-audit", "check", "examples/maya-live.json", "--as-of",
+                   "2026-11-25", "-f", "json")
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["checklist_version"] == version
+    assert any(f["id"] == "AUTO-002" and f["status"] == "fail" for f in report["findings"])
 
 
 def test_installed_wheel_reports_bad_input_and_runs_every_subcommand(venv: Path,

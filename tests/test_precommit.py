@@ -158,10 +158,11 @@ def test_every_format_parses_back(tmp_path: Path) -> None:
 
 
 def test_check_short_format_names_setup_lines() -> None:
-    run = invoke("check", str(EXAMPLES / "maya.json"), "--as-of", "2026-11-25", "-f", "short")
+    run = invoke("check", str(EXAMPLES / "maya-live.json"), "--as-of", "2026-11-25", "-f",
+                 "short")
     assert run.exit_code == 1
-    assert (f"{EXAMPLES / 'maya.json'}:43: AUTO-002 high The automation finished paper trading "
-            "before going live") in run.stdout.splitlines()
+    assert (f"{EXAMPLES / 'maya-live.json'}:43: AUTO-002 high The automation finished paper "
+            "trading before going live") in run.stdout.splitlines()
     assert run.stdout.splitlines()[-1].startswith("ibkr-audit: 1 failing check(s)")
     run = invoke("check", str(EXAMPLES / "secure.json"), "--as-of", "2026-11-25", "-f", "short")
     assert (run.exit_code, run.stdout) == (0, "")
@@ -277,7 +278,7 @@ def test_the_documented_pre_commit_config_works(
     assert re.search(r"ibkr-audit \(setup files\)\.+Passed", run.stdout), run.stdout
     assert "ibc/config.ini:3: CFG-001" in run.stdout
     # A setup with a high failure fails the setup hook, naming the line.
-    shutil.copy(EXAMPLES / "maya.json", repo / "setup.json")
+    shutil.copy(EXAMPLES / "maya-live.json", repo / "setup.json")
     (repo / "ibc" / "config.ini").write_text("IbLoginId=someone\nTradingMode=paper\n")
     git(repo, "commit", "-qam", "maya")
     run = pre_commit(repo, env, "run", "--all-files")
