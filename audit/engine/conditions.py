@@ -281,15 +281,91 @@ def _source(document: Any, pointer: str) -> str | None:
     return "declared"
 
 
-class Evaluator:
-    """Evaluates condition nodes; one instance per (setup, checklist set, options)."""
+def _relative(path: Any) -> bool:
+    return isinstance(path, str) and (path == "@" or path.startswith("@/"))
 
-    def __init__(self, ctx: Context, *, keep_evidence: bool = True) -> None:
+
+class _Scope:
+    """Which condition nodes and operands read the innermost loop item (``@``).
+
+    ``@`` always means the innermost loop's item, so the ``where`` of a ``some``,
+    ``every`` or ``collect`` binds its own ``@`` and cannot see an outer one: a
+    node reads the enclosing item only through its own pointers, its children
+    outside such a ``where``, or a named condition that does. A node that does not
+    is loop-invariant: inside a loop it has the same value for every item, so an
+    evaluator computes it once per setup (see :meth:`Evaluator.eval`).
+
+    One instance per conditions mapping (one checklist set); answers are kept by
+    node identity, with the node held alive so an id is never reused meanwhile.
+    """
+
+    def __init__(self, conditions: Mapping[str, Any]) -> None:
+        self.conditions = conditions
+        self._nodes: dict[int, tuple[Any, bool]] = {}
+        self._refs: dict[str, bool] = {}
+
+    def reads_item(self, node: Any) -> bool:
+        """True when ``node`` (a condition or a reference operand) reads the loop item."""
+        cached = self._nodes.get(id(node))
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        result = self._reads_item(node)
+        self._nodes[id(node)] = (node, result)
+        return result
+
+    def _reads_item(self, node: Any) -> bool:
+        if not isinstance(node, dict):
+            return False
+        if "ref" in node:
+            name = node["ref"]
+            if name not in self._refs:
+                self._refs[name] = True  # cycles are rejected at load; stay safe regardless
+                self._refs[name] = self.reads_item(self.conditions[name])
+            return self._refs[name]
+        # Pointers that address the item: leaf facts, operand references, loop sources.
+        for key in ("fact", "lookup", "collect", "some", "every"):
+            if _relative(node.get(key)):
+                return True
+        for key in ("all", "any", "of"):
+            if any(self.reads_item(child) for child in node.get(key, ())):
+                return True
+        if "not" in node and self.reads_item(node["not"]):
+            return True
+        if "fact" in node:  # a leaf: its operand may be a reference that reads the item
+            op = next((k for k in LEAF_OPERATORS if k in node), None)
+            return op is not None and self.reads_item(node[op])
+        return False  # some/every/collect 'where', secret_scan, probe: not the outer item
+
+
+_SCOPES: dict[int, _Scope] = {}
+
+
+def _scope_for(conditions: Mapping[str, Any]) -> _Scope:
+    scope = _SCOPES.get(id(conditions))
+    if scope is None or scope.conditions is not conditions:
+        scope = _SCOPES[id(conditions)] = _Scope(conditions)
+    return scope
+
+
+class Evaluator:
+    """Evaluates condition nodes; one instance per (setup, checklist set, options).
+
+    With ``memoise`` (the default), a composite node or reference operand that does
+    not read the loop item is evaluated once per evaluator (one setup) even when a
+    loop reaches it many times: e.g. a ``collect`` over ``/devices`` inside a
+    ``some`` over the backup authenticators runs once, not once per authenticator.
+    Results are the same either way; the tests compare both.
+    """
+
+    def __init__(self, ctx: Context, *, keep_evidence: bool = True,
+                 memoise: bool = True) -> None:
         self.ctx = ctx
         self.keep_evidence = keep_evidence
         # Named conditions depend only on the document, parameters, date and the
         # innermost loop item ('@'), so one evaluator (one setup) computes each once.
         self._refs: dict[tuple[str, str], Outcome] = {}
+        self._scope = _scope_for(ctx.conditions) if memoise else None
+        self._memo: dict[int, Any] = {}  # id(node) -> value; nodes outlive the evaluator
 
     def fact(self, path: str) -> tuple[str, Any]:
         pointer = self.ctx.pointer(path)
@@ -297,6 +373,15 @@ class Evaluator:
 
     def operand(self, raw: Any) -> tuple[Any, str | None]:
         """Resolve an operand; returns (value or MISSING, why it is missing)."""
+        if (self.ctx.items and self._scope is not None and isinstance(raw, dict)
+                and "collect" in raw and not self._scope.reads_item(raw)):
+            found: tuple[Any, str | None] | None = self._memo.get(id(raw))
+            if found is None:
+                found = self._memo[id(raw)] = self._operand(raw)
+            return found
+        return self._operand(raw)
+
+    def _operand(self, raw: Any) -> tuple[Any, str | None]:
         if isinstance(raw, dict) and len(raw) >= 1 and next(iter(raw)) in OPERAND_REFERENCES:
             if "param" in raw:
                 return self.ctx.params[raw["param"]], None
@@ -332,6 +417,15 @@ class Evaluator:
     def eval(self, node: Mapping[str, Any]) -> Outcome:
         if "fact" in node:  # most nodes are leaves: straight to the compiled closure
             return _leaf_fn(node)(self)
+        if self.ctx.items and self._scope is not None and not self._scope.reads_item(node):
+            # Inside a loop, but the node never reads the item: once per setup.
+            outcome: Outcome | None = self._memo.get(id(node))
+            if outcome is None:
+                outcome = self._memo[id(node)] = self._eval(node)
+            return outcome
+        return self._eval(node)
+
+    def _eval(self, node: Mapping[str, Any]) -> Outcome:
         if "all" in node:
             return self._all([self.eval(c) for c in node["all"]])
         if "any" in node:

@@ -28,6 +28,8 @@ class Options:
     # Only statuses are needed (fleet text lines): skip building evidence, which is
     # about a fifth of evaluation. Findings then carry no evidence.
     keep_evidence: bool = True
+    # Loop-invariant sub-conditions once per setup (same findings; off only to compare).
+    memoise: bool = True
 
 
 ADVICE_FACTS = "/$advice"  # computed facts: the interface recommendation for this setup
@@ -47,7 +49,7 @@ def evaluator_for(setup: Setup, lists: Checklists, options: Options) -> Evaluato
         scans={"credentials": setup.credential_hits, "account_ids": setup.account_hits},
         # Facts from outside the setup, gathered by the pipeline: the engine does no I/O.
         probes=setup.probes,
-    ), keep_evidence=options.keep_evidence)
+    ), keep_evidence=options.keep_evidence, memoise=options.memoise)
 
 
 def evaluate(setup: Setup, lists: Checklists, options: Options,
