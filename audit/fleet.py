@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import glob
 import heapq
-import multiprocessing
 import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -99,6 +99,11 @@ def _one_line(report: Report, counts: dict[str, int], worst: int) -> str:
             f"{counts['manual']:>3} manual  {clean(report.setup_path)}\n")
 
 
+def audit_chunk(paths: list[str]) -> list[Result]:
+    """A worker's unit of work: a few files, so each round trip carries several results."""
+    return [audit_one(path) for path in paths]
+
+
 def audit_one(path: str) -> Result:
     """Audit one file; its output and errors leave already redacted with its secrets."""
     with boundary.scope():
@@ -142,6 +147,8 @@ class Summary:
     audited: int = 0
     invalid: int = 0
     gate_failures: int = 0
+    # Most chunks of files ever handed to workers and not yet written out (see run()).
+    peak_in_flight: int = 0
     check_failures: Counter[str] = field(default_factory=Counter)
     worst: list[tuple[int, int, str]] = field(default_factory=list)  # min-heap of the 10 worst
     invalid_files: list[str] = field(default_factory=list)
@@ -195,9 +202,60 @@ class Writer(Protocol):
     def write(self, text: str, /) -> int: ...
 
 
-def run(paths: list[str], job: Job, jobs: int, out: Writer,
-        progress: bool) -> tuple[Summary, float]:
-    """Audit ``paths`` with ``jobs`` processes, writing each output as it finishes."""
+# Chunks handed to the pool and not yet written, per worker process. Enough to keep
+# every worker busy while the parent writes; few enough that the parent holds at most
+# window x chunk reports (jsonl: tens of KiB each) when the reader of stdout is slow.
+IN_FLIGHT_PER_JOB = 4
+
+
+class _Window:
+    """Backpressure: at most ``size`` chunks between the feed and the writer.
+
+    Pool.imap_unordered reads its input in a feeder thread as fast as it can and
+    queues every result it receives, however slowly they are consumed. The feed
+    here blocks once ``size`` chunks are out until the parent has written one.
+    """
+
+    def __init__(self, size: int) -> None:
+        import threading
+
+        self.size = size
+        self._slots = threading.Semaphore(size)
+        self._lock = threading.Lock()
+        self._closed = False
+        self.in_flight = 0
+        self.peak = 0
+
+    def feed(self, paths: list[str], chunk: int) -> Iterator[list[str]]:
+        for start in range(0, len(paths), chunk):
+            self._slots.acquire()
+            if self._closed:
+                return
+            with self._lock:
+                self.in_flight += 1
+                self.peak = max(self.peak, self.in_flight)
+            yield paths[start:start + chunk]
+
+    def done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+        self._slots.release()
+
+    def close(self) -> None:
+        """Stop the feed (an error or interrupt ends the run early): the pool's feeder
+        thread must not stay blocked, or shutting the pool down would wait for it."""
+        self._closed = True
+        self._slots.release(self.size + 1)
+
+
+def run(paths: list[str], job: Job, jobs: int, out: Writer, progress: bool, *,
+        chunk: int | None = None, window: int | None = None) -> tuple[Summary, float]:
+    """Audit ``paths`` with ``jobs`` processes, writing each output as it finishes.
+
+    Files go to workers in chunks of ``chunk``; at most ``window`` chunks (default
+    ``IN_FLIGHT_PER_JOB`` per process) are out at any time, so memory stays flat
+    however slowly ``out`` accepts what is written.
+    """
     summary = Summary()
     bar = Progress(len(paths), progress)
     started = time.monotonic()
@@ -225,12 +283,22 @@ def run(paths: list[str], job: Job, jobs: int, out: Writer,
         for path in paths:
             emit(audit_one(path))
     else:
-        chunk = max(1, min(64, len(paths) // (jobs * 8)))
+        # Text results are a line; other formats carry whole reports, so smaller chunks.
+        size = chunk or max(1, min(64 if job.fmt == "text" else 16, len(paths) // (jobs * 8)))
+        gate = _Window(window or jobs * IN_FLIGHT_PER_JOB)
+        import multiprocessing  # only fleet mode pays for it
+
         context = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
                                               else "spawn")
         with context.Pool(jobs, initializer=_init, initargs=(job,)) as pool:
-            for result in pool.imap_unordered(audit_one, paths, chunksize=chunk):
-                emit(result)
+            try:
+                for results in pool.imap_unordered(audit_chunk, gate.feed(paths, size)):
+                    for result in results:
+                        emit(result)
+                    gate.done()  # only now, once written: a slow reader slows the feed
+            finally:
+                gate.close()
+        summary.peak_in_flight = gate.peak
     if job.fmt == "json":
         out.write("\n]\n")
     bar.close()

@@ -124,3 +124,91 @@ def test_waivers_file_applies_in_fleet_mode(fleet_dir: Path, tmp_path: Path) -> 
     statuses = {next(f["status"] for f in json.loads(line)["findings"] if f["id"] == "AUTO-002")
                 for line in result.stdout.splitlines()}
     assert statuses == {"waived"}
+
+
+class _CountingPaths(list[str]):
+    """The file list, counting how many chunks the fleet's feed has handed out."""
+
+    handed_out = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            self.handed_out += 1
+        return super().__getitem__(index)
+
+
+class _SlowReader:
+    """Stands in for a pipe whose reader lags: every write waits a little, and records
+    how many chunks were out beyond those already written when it was called."""
+
+    def __init__(self, paths: _CountingPaths, pause: float = 0.002) -> None:
+        self.paths, self.pause = paths, pause
+        self.lines: list[str] = []
+        self.ahead: list[int] = []
+
+    def write(self, text: str) -> int:
+        import time
+
+        self.ahead.append(self.paths.handed_out - len(self.lines))
+        time.sleep(self.pause)  # slowness only; nothing asserts on time
+        self.lines.append(text)
+        return len(text)
+
+
+def _fleet_job(fmt: str) -> Any:
+    import datetime as dt
+
+    from audit import fleet
+    from audit.engine import checklist
+    from audit.engine.evaluate import Options
+    from audit.loading import Limits
+    from audit.reports import RenderOptions
+
+    lists = checklist.load()
+    return fleet.Job(lists, lists.checks, Options(as_of=dt.date(2026, 11, 25)), Limits(), fmt,
+                     RenderOptions())
+
+
+@pytest.mark.parametrize("window", [1, 3])
+def test_fleet_keeps_a_bounded_number_of_chunks_in_flight(tmp_path: Path, window: int) -> None:
+    from audit import fleet
+
+    text = (EXAMPLES / "maya.json").read_text()
+    paths = _CountingPaths()
+    for i in range(120):
+        path = tmp_path / f"maya{i:03d}.json"
+        path.write_text(text)
+        paths.append(str(path))
+    reader = _SlowReader(paths)
+    summary, _elapsed = fleet.run(paths, _fleet_job("jsonl"), 2, reader, False, chunk=1,
+                                  window=window)
+    assert summary.audited == 120 and len(reader.lines) == 120
+    assert sorted(json.loads(line)["setup"] for line in reader.lines) == sorted(paths)
+    # However slow the reader, the workers never get more than `window` chunks ahead.
+    assert max(reader.ahead) <= window, reader.ahead
+    assert 1 <= summary.peak_in_flight <= window
+    assert paths.handed_out == 120
+
+
+def test_fleet_stops_cleanly_when_the_writer_fails(tmp_path: Path) -> None:
+    """A closed pipe mid-run ends the run with that error; the blocked feed is released."""
+    from audit import fleet
+
+    text = (EXAMPLES / "secure.json").read_text()
+    paths = []
+    for i in range(60):
+        path = tmp_path / f"secure{i:02d}.json"
+        path.write_text(text)
+        paths.append(str(path))
+
+    class Closing:
+        writes = 0
+
+        def write(self, text: str) -> int:
+            self.writes += 1
+            if self.writes == 3:
+                raise BrokenPipeError("reader went away")
+            return len(text)
+
+    with pytest.raises(BrokenPipeError):
+        fleet.run(paths, _fleet_job("jsonl"), 2, Closing(), False, chunk=1, window=2)
