@@ -71,6 +71,22 @@ def patched(base: dict[str, Any], set_: dict[str, Any] | None = None,
     return doc
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compiled checklists are cached in a directory of the run's own, never the user's
+    cache dir; set before collection, since test modules load checklists on import."""
+    import os
+    import tempfile
+
+    os.environ["IBKR_AUDIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ibkr-audit-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import os
+    import shutil
+
+    shutil.rmtree(os.environ.pop("IBKR_AUDIT_CACHE_DIR", ""), ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _isolate(tmp_path_factory: pytest.TempPathFactory,
              monkeypatch: pytest.MonkeyPatch) -> Any:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import stat
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +123,124 @@ def test_pointer_round_trip() -> None:
     assert resolve(doc, "/a~1b/c~0d/01") is MISSING
     with pytest.raises(ValueError, match="must start with"):
         split("a")
+
+
+# --- compiled checklists, cached by content ----------------------------------------
+
+CUSTOM = Path(__file__).resolve().parent / "assets" / "checklists" / "custom_ok.json"
+
+
+def _builtin_and(*extra: Path) -> tuple[Path, ...]:
+    from audit import _resources
+    from audit.engine import checklist
+
+    return (*checklist._files(_resources.checklist_dir()), *extra)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "cache"
+    monkeypatch.setenv("IBKR_AUDIT_CACHE_DIR", str(directory))
+    return directory
+
+
+def _refuse_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.engine import checklist
+
+    def refuse(*_args: Any) -> list[Any]:
+        raise AssertionError("re-validated although the files are unchanged")
+
+    monkeypatch.setattr(checklist, "validate", refuse)
+
+
+def test_compiled_checklists_are_cached_privately_and_read_back_equal(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.engine import checklist
+
+    paths = _builtin_and(CUSTOM)
+    compiled = checklist._load_files(paths)
+    files = list(cache.glob("checklists-*.json"))
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    _refuse_validation(monkeypatch)  # a second run must not validate again
+    again = checklist._load_files(paths)
+    assert again == compiled and again is not compiled
+    assert [c.reads for c in again.checks] == [c.reads for c in compiled.checks]
+    assert any(c.source == str(CUSTOM) for c in again.checks)
+
+
+def test_a_corrupt_cache_is_ignored_and_rebuilt(cache: Path) -> None:
+    from audit.engine import checklist
+
+    paths = _builtin_and(CUSTOM)
+    compiled = checklist._load_files(paths)
+    (entry,) = cache.glob("checklists-*.json")
+    for garbage in (b"{not json", b"[]", b'{"format": 1}', entry.read_bytes()[:-40], b"\xff"):
+        entry.write_bytes(garbage)
+        assert checklist._load_files(paths) == compiled
+        assert json.loads(entry.read_bytes())["format"] == checklist.CACHE_FORMAT  # rewritten
+
+
+def test_a_changed_checklist_is_validated_again(cache: Path, tmp_path: Path) -> None:
+    """jsonschema stays the authority: an edit is a new key, so the schema sees it."""
+    from audit.engine import checklist
+    from audit.errors import ChecklistError
+
+    custom = tmp_path / "mine.json"
+    custom.write_text(CUSTOM.read_text())
+    checklist._load_files(_builtin_and(custom))
+    data = json.loads(custom.read_text())
+    data["checks"][0]["severity"] = "catastrophic"
+    custom.write_text(json.dumps(data))
+    with pytest.raises(ChecklistError) as caught:
+        checklist._load_files(_builtin_and(custom))
+    assert "catastrophic" in caught.value.problems[0].render()
+    assert len(list(cache.glob("checklists-*.json"))) == 1  # nothing cached for a bad set
+
+
+def test_an_empty_cache_setting_turns_the_cache_off(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.engine import checklist
+
+    monkeypatch.setenv("IBKR_AUDIT_CACHE_DIR", "")
+    monkeypatch.chdir(tmp_path)
+    assert checklist.cache_dir() is None
+    assert checklist._load_files(_builtin_and(CUSTOM)).checks
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_cache_only_costs_speed(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.engine import checklist
+
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("IBKR_AUDIT_CACHE_DIR", str(blocker / "cache"))
+    assert checklist._load_files(_builtin_and(CUSTOM)).checks
+
+
+def test_custom_checklists_through_the_cli_use_the_cache(cache: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.engine import checklist
+    from tests.conftest import EXAMPLES, invoke
+
+    args = ("check", str(EXAMPLES / "maya.json"), "--as-of", "2026-11-25", "-f", "json",
+            "--checklist", str(CUSTOM))
+    checklist._load_cached.cache_clear()  # each invocation as a new process would start
+    first = invoke(*args)
+    checklist._load_cached.cache_clear()
+    _refuse_validation(monkeypatch)
+    second = invoke(*args)
+    assert (first.exit_code, first.stdout) == (second.exit_code, second.stdout)
+    assert "ACME-001" in {f["id"] for f in json.loads(second.stdout)["findings"]}
+
+
+def test_old_cache_entries_are_pruned(cache: Path, tmp_path: Path) -> None:
+    from audit.engine import checklist
+
+    custom = tmp_path / "mine.json"
+    text = CUSTOM.read_text()
+    for i in range(checklist.KEEP_CACHED + 3):
+        custom.write_text(text + " " * i)  # same checks, new bytes: a new key
+        checklist._load_files(_builtin_and(custom))
+    assert len(list(cache.glob("checklists-*.json"))) == checklist.KEEP_CACHED

@@ -86,12 +86,135 @@ def _load_cached(key: tuple[tuple[str, int, int], ...]) -> Checklists:
 
 
 def _load_files(paths: tuple[Path, ...]) -> Checklists:
+    """Checklists from ``paths``: compiled once, then read back from the cache.
+
+    Compiling (schema validation for files outside a wheel, the semantic walk) is
+    most of the cost of loading. Its result is stored under a key made of the files'
+    paths and contents, the checklist schema and this loader, so an unchanged set of
+    files is never re-validated; a changed byte anywhere means a new key.
+    """
+    raws = [read_bytes(str(path), Limits()) for path in paths]
+    key = _cache_key(paths, raws)
+    cached = _read_cache(key)
+    if cached is not None:
+        return cached
+    result = _compile(paths, raws)
+    _write_cache(key, result)
+    return result
+
+
+# Bump when the cached form changes shape.
+CACHE_FORMAT = 1
+CACHE_ENV = "IBKR_AUDIT_CACHE_DIR"
+KEEP_CACHED = 16
+
+
+def cache_dir() -> Path | None:
+    """``$IBKR_AUDIT_CACHE_DIR`` (set but empty: no cache), else the user cache dir."""
+    import os
+
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    import platformdirs  # only on this path; a few ms of import otherwise
+
+    return Path(platformdirs.user_cache_dir("ibkr-audit", appauthor=False))
+
+
+def _cache_key(paths: tuple[Path, ...], raws: list[bytes]) -> str:
+    from audit import __version__
+
+    key = hashlib.sha256(f"{CACHE_FORMAT}\0{__version__}\0".encode())
+    # The loader itself (a source checkout changes without a version bump) and the schema.
+    for source in (Path(__file__), Path(__file__).with_name("conditions.py")):
+        try:
+            info = source.stat()
+            key.update(f"{source}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        except OSError:
+            key.update(b"?\0")
+    try:
+        key.update(hashlib.sha256(_resources.schema_path(CHECKLIST_SCHEMA).read_bytes()).digest())
+    except OSError:
+        key.update(b"?\0")
+    for path, raw in zip(paths, raws, strict=True):
+        key.update(f"{path}\0{_resources.is_packaged(path)}\0".encode())
+        key.update(hashlib.sha256(raw).digest())
+    return key.hexdigest()
+
+
+def _cache_file(key: str) -> Path | None:
+    directory = cache_dir()
+    return directory / f"checklists-{key[:40]}.json" if directory is not None else None
+
+
+def _read_cache(key: str) -> Checklists | None:
+    """The compiled checklists for ``key``, or None if absent, unreadable or corrupt."""
+    target = _cache_file(key)
+    if target is None:
+        return None
+    try:
+        data = json.loads(target.read_bytes())
+        if data["format"] != CACHE_FORMAT or data["key"] != key:
+            return None
+        checks = [Check(**{**fields, "severity": Severity(fields["severity"]),
+                           "reference": Reference(**fields["reference"]),
+                           "reads": tuple(fields["reads"])})
+                  for fields in data["checks"]]
+        return Checklists(checks=checks, params=data["params"],
+                          param_descriptions=data["param_descriptions"],
+                          conditions=data["conditions"], digest=data["digest"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None  # rebuilt and rewritten by the caller
+
+
+def _write_cache(key: str, lists: Checklists) -> None:
+    """Store the compiled form, privately and atomically; a failure only costs speed."""
+    target = _cache_file(key)
+    if target is None:
+        return
+    checks = []
+    for check in lists.checks:
+        fields = dict(check.__dict__)
+        fields.update(severity=check.severity.value, reads=list(check.reads),
+                      reference={"section": check.reference.section,
+                                 "passage": check.reference.passage})
+        checks.append(fields)
+    try:
+        payload = json.dumps({
+            "format": CACHE_FORMAT, "key": key, "digest": lists.digest, "params": lists.params,
+            "param_descriptions": lists.param_descriptions, "conditions": lists.conditions,
+            "checks": checks}, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return  # a field that is not plain JSON: stay uncached rather than cache it wrong
+    from audit.errors import OutputError
+    from audit.fsutil import write_atomic
+
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(target, payload)
+        _prune(target.parent)
+    except (OSError, OutputError):
+        pass
+
+
+def _prune(directory: Path) -> None:
+    """Keep the most recently written KEEP_CACHED compiled sets (edits make new keys)."""
+    entries = []
+    for entry in directory.glob("checklists-*.json"):
+        try:
+            entries.append((entry.stat().st_mtime_ns, entry))
+        except OSError:
+            continue
+    for _mtime, entry in sorted(entries, reverse=True)[KEEP_CACHED:]:
+        entry.unlink(missing_ok=True)
+
+
+def _compile(paths: tuple[Path, ...], raws: list[bytes]) -> Checklists:
     result = Checklists()
     digest = hashlib.sha256()
     owners: dict[str, str] = {}
     problems: list[Problem] = []
-    for path in paths:
-        raw = read_bytes(str(path), Limits())
+    for path, raw in zip(paths, raws, strict=True):
         digest.update(raw)
         text = decode(raw, str(path))
         data = parse(text, str(path), Limits())
