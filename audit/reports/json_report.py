@@ -3,13 +3,63 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from audit.model import Finding, Report
 from audit.reports import RenderOptions
 
+try:  # a declared dependency; the stdlib encoder stays the reference and the fallback
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised by forcing _orjson to None in tests
+    _orjson = None  # type: ignore[assignment]
+
 REPORT_SCHEMA_VERSION = 1
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def _orjson_safe(data: Any) -> bool:
+    """Whether orjson writes ``data`` byte for byte as the stdlib does.
+
+    Only exact plain types qualify (orjson would also encode dataclasses, dates and
+    the like, which the stdlib refuses), and floats only when they print without an
+    exponent and are finite (the stdlib writes ``1e-07``, ``NaN``; orjson ``1e-7``,
+    ``null``). Out-of-range integers, lone surrogates and non-string keys make
+    orjson raise, which falls back too.
+    """
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        elif kind is float:
+            if not math.isfinite(value) or "e" in repr(value):
+                return False
+        elif kind not in _PLAIN:
+            return False
+    return True
+
+
+def dumps(data: Any, *, indent: bool) -> str:
+    """``json.dumps(data, ensure_ascii=False)`` with ``indent=2`` or compact separators.
+
+    The same text, faster: orjson when it would write exactly those bytes, the
+    stdlib encoder otherwise (``indent=2`` alone makes the stdlib use its
+    pure-Python encoder, about 60 times slower on a report).
+    """
+    if _orjson is not None and _orjson_safe(data):
+        try:
+            encoded: bytes = _orjson.dumps(data, option=_orjson.OPT_INDENT_2 if indent else 0)
+            return encoded.decode()
+        except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+            pass
+    if indent:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -54,4 +104,4 @@ def _contract(report: Report) -> dict[str, Any]:
 def render(reports: Sequence[Report], options: RenderOptions) -> str:
     """One report: an object. Several: an array of objects, in the order given."""
     data: Any = report_dict(reports[0]) if len(reports) == 1 else [report_dict(r) for r in reports]
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return dumps(data, indent=True) + "\n"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from audit.model import Report
 from audit.reports import RenderOptions
-from audit.reports.json_report import report_dict
+from audit.reports.json_report import dumps, report_dict
 
 
 def render(reports: Sequence[Report], options: RenderOptions) -> str:
-    return "".join(json.dumps(report_dict(r), ensure_ascii=False, separators=(",", ":")) + "\n"
-                   for r in reports)
+    return "".join(dumps(report_dict(r), indent=False) + "\n" for r in reports)
