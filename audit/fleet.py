@@ -7,7 +7,6 @@ worst setups, the first invalid files), never the reports themselves.
 
 from __future__ import annotations
 
-import glob
 import heapq
 import os
 import sys
@@ -45,6 +44,8 @@ def expand(arguments: tuple[str, ...]) -> list[str]:
                 dirs.sort()
                 out.extend(str(Path(root) / f) for f in sorted(files) if f.endswith(".json"))
         elif GLOB_CHARS & set(argument):
+            import glob
+
             # glob.glob, not Path.glob: users pass absolute as well as relative patterns.
             matches = glob.glob(argument, recursive=True)  # noqa: PTH207
             out.extend(sorted(p for p in matches if Path(p).is_file()))

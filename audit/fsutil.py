@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def atomic_writer(path: str | Path, mode: int = PRIVATE) -> Iterator[Sink]:
     if target.is_dir():
         raise OutputError([Problem("is a directory; give a file name", file=str(target))])
     directory = target.parent
+    import tempfile  # only runs that write a file pay for it (and shutil, random)
+
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:

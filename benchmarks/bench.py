@@ -1,19 +1,31 @@
 #!/usr/bin/env python3
-"""Measure ibkr-audit against peers in one run on this machine.
+"""Measure ibkr-audit against its targets and its peers, side by side, in one run.
 
-    python benchmarks/bench.py                 # 25 interleaved runs, fleet of 10,000
-    python benchmarks/bench.py --runs 40 --fleet 5000
+    python benchmarks/bench.py                  # 25 interleaved runs, fleet of 10,000
+    python benchmarks/bench.py --runs 40 --fleet 5000 --markdown docs/performance.md
 
 It creates its own virtual environment (benchmarks/.venv-bench, reused on later
 runs) with ibkr-audit installed as users get it (a wheel, not editable) and the
-peer check-jsonschema. Single file: the median wall time of N interleaved runs
-and the peak RSS, for ``ibkr-audit check examples/maya.json --format json``
-against ``check-jsonschema --schemafile schemas/setup.schema.json
-examples/maya.json`` (validation only: strictly less work than our audit).
-checkov is timed too when it is already installed (it is large; we do not
-install it). Fleet: 10,000 generated setups (seeded, varied, about 1% invalid),
-audited with --jobs 2; setups per second, and peak RSS at 1,000 and 10,000
-files. Nothing here asserts: it prints what it measured.
+peers check-jsonschema and checkov (each skipped, with a message, when it cannot
+be installed). Every figure is printed with its target and a verdict; nothing
+here asserts. The machine may be shared: single-file figures are medians of
+interleaved runs (drift hits every command alike), and both ratios and absolute
+numbers are printed.
+
+Measured:
+  * single file: ``ibkr-audit check examples/maya.json --format json`` against
+    ``check-jsonschema`` validating the same file with our schema (strictly less
+    work than our audit) and ``checkov -f`` on it; peak RSS; ``python -c pass``
+    as the floor any Python tool starts from;
+  * the same run from a source checkout (``python -m audit`` in the repository)
+    against the wheel;
+  * 10 custom checklist files (``--checklist DIR``) against one;
+  * N devices x N backup authenticators at N = 10, 100, 1,000 (whole process);
+  * fleets of 1,000 and 10,000 generated setups with ``--jobs 2``, text and
+    jsonl, and jsonl into a deliberately slow reader (parent peak RSS).
+
+The compiled-checklist cache lives in the benchmark's venv (IBKR_AUDIT_CACHE_DIR),
+warmed by the first, untimed run of each command, as a user's would be.
 """
 
 from __future__ import annotations
@@ -23,28 +35,93 @@ import copy
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 MAYA = ROOT / "examples" / "maya.json"
 SCHEMA = ROOT / "schemas" / "setup.schema.json"
+MIB = 1024
+
+# Slow reader for the backpressure case: 64 KiB, then a pause; about 30 MiB/s.
+SLOW_READER = """
+import sys, time
+read = sys.stdin.buffer.read
+while read(65536):
+    time.sleep(0.002)
+"""
 
 
-def measure(cmd: list[str], cwd: Path = ROOT) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in KiB of the process tree, exit code)."""
+class Results:
+    """Every measured figure with its target, for the terminal and for the docs."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.notes: list[str] = []
+
+    def add(self, what: str, figure: str, target: str = "", verdict: str = "") -> None:
+        self.rows.append((what, figure, target, verdict))
+        print(f"  {what:<52} {figure:<44} {target:<18} {verdict}")
+
+    def check(self, what: str, figure: str, value: float, limit: float, *, below: bool = True,
+              unit: str = "") -> None:
+        met = value <= limit if below else value >= limit
+        target = f"{'≤' if below else '≥'} {limit:g}{unit}"
+        self.add(what, figure, target, "met" if met else "NOT MET")
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}")
+
+    def markdown(self, header: str) -> str:
+        lines = [header, "", "| measurement | figure | target | verdict |",
+                 "| --- | --- | --- | --- |"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        if self.notes:
+            lines += ["", *[f"- {n}" for n in self.notes]]
+        return "\n".join(lines) + "\n"
+
+
+def _hwm_kib(pid: int) -> int | None:
+    """Peak resident set of one process so far (Linux: VmHWM), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def measure(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None,
+            stdout: Any = subprocess.DEVNULL) -> tuple[float, int, int, int | None]:
+    """(wall s, peak RSS KiB of the largest process in the tree, exit code,
+    peak RSS KiB of the started process alone where /proc tells, else None)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=subprocess.DEVNULL,
+                            env=env)
+    own: int | None = None
+    if sys.platform.startswith("linux"):
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            own = _hwm_kib(proc.pid) or own
+            time.sleep(0.005)
+    else:
+        _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
     rss = usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)
-    return wall, rss, os.waitstatus_to_exitcode(status)
+    return wall, rss, proc.returncode, own
 
 
 def ensure_venv(path: Path, install_peers: bool) -> dict[str, Path | None]:
@@ -55,44 +132,132 @@ def ensure_venv(path: Path, install_peers: bool) -> dict[str, Path | None]:
     pip = [str(bindir / "python"), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, "--force-reinstall", "--no-deps", str(ROOT)], check=True)
     subprocess.run([*pip, str(ROOT)], check=True)  # dependencies, if not there yet
-    tools: dict[str, Path | None] = {"ibkr-audit": bindir / "ibkr-audit"}
-    if install_peers:
-        ok = subprocess.run([*pip, "check-jsonschema"], check=False).returncode == 0
-        if not ok:
-            print("could not install check-jsonschema: peer skipped", file=sys.stderr)
-        tools["check-jsonschema"] = bindir / "check-jsonschema" if ok else None
-    found = shutil.which("checkov")
-    tools["checkov"] = Path(found) if found else None
+    tools: dict[str, Path | None] = {"ibkr-audit": bindir / "ibkr-audit",
+                                     "python": bindir / "python"}
+    for peer in ("check-jsonschema", "checkov"):
+        tools[peer] = None
+        if not install_peers:
+            continue
+        if not (bindir / peer).exists():
+            ok = subprocess.run([*pip, peer], check=False).returncode == 0
+            if not ok:
+                print(f"could not install {peer}: peer skipped", file=sys.stderr)
+        if (bindir / peer).exists():
+            tools[peer] = bindir / peer
     return tools
 
 
-def single_file(tools: dict[str, Path | None], runs: int) -> None:
-    commands = {"ibkr-audit": [str(tools["ibkr-audit"]), "check", str(MAYA), "--format", "json"]}
+def interleaved(commands: dict[str, list[str]], runs: int, env: dict[str, str],
+                cwd: dict[str, Path] | None = None) -> dict[str, tuple[float, float]]:
+    """name -> (median wall s, peak RSS MiB): every command once per round, N rounds."""
+    cwd = cwd or {}
+    for name, cmd in commands.items():  # warm the page cache, .pyc files, checklist cache
+        measure(cmd, cwd.get(name, ROOT), env)
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    rss: dict[str, int] = dict.fromkeys(commands, 0)
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            wall, peak, _code, _own = measure(cmd, cwd.get(name, ROOT), env)
+            walls[name].append(wall)
+            rss[name] = max(rss[name], peak)
+    return {n: (statistics.median(walls[n]), rss[n] / MIB) for n in commands}
+
+
+def custom_checklists(directory: Path, copies: int) -> None:
+    """``copies`` custom checklist files: the bundled device checks under new ids."""
+    source = json.loads((ROOT / "checklists" / "devices.json").read_text())
+    directory.mkdir(parents=True)
+    for i in range(copies):
+        data = {"title": f"house rules {i}", "checks": copy.deepcopy(source["checks"])}
+        for check in data["checks"]:
+            check["id"] = f"HOUSE{i}-" + check["id"].replace("-", "")
+        (directory / f"house-{i}.json").write_text(json.dumps(data, indent=2))
+
+
+def single_file(tools: dict[str, Path | None], runs: int, env: dict[str, str], out: Results,
+                tmp: Path) -> None:
+    wheel = [str(tools["ibkr-audit"]), "check", str(MAYA), "--format", "json"]
+    python = str(tools["python"])
+    commands = {
+        "ibkr-audit (wheel)": wheel,
+        "source checkout": [python, "-m", "audit", "check", str(MAYA), "--format", "json"],
+        "python -c pass": [python, "-c", "pass"],
+    }
+    one, ten = tmp / "custom-1", tmp / "custom-10"
+    custom_checklists(one, 1)
+    custom_checklists(ten, 10)
+    commands["1 custom checklist"] = [*wheel, "--checklist", str(one)]
+    commands["10 custom checklists"] = [*wheel, "--checklist", str(ten)]
     if tools.get("check-jsonschema"):
         commands["check-jsonschema"] = [str(tools["check-jsonschema"]), "--schemafile",
                                         str(SCHEMA), str(MAYA)]
     else:
-        print("check-jsonschema: not available, skipped")
+        out.note("check-jsonschema: not available, skipped")
     if tools.get("checkov"):
         commands["checkov"] = [str(tools["checkov"]), "-f", str(MAYA), "--framework", "json",
-                               "--quiet"]
+                               "--quiet", "--skip-download"]
     else:
-        print("checkov: not installed, skipped (pip install checkov to include it)")
-    for cmd in commands.values():  # warm the page cache and .pyc files
-        measure(cmd)
-    walls: dict[str, list[float]] = {name: [] for name in commands}
-    rss: dict[str, int] = dict.fromkeys(commands, 0)
-    for _ in range(runs):  # interleaved, so drift hits every tool alike
-        for name, cmd in commands.items():
-            wall, peak, _code = measure(cmd)
-            walls[name].append(wall)
-            rss[name] = max(rss[name], peak)
+        out.note("checkov: could not be installed, skipped")
+    # The checkout run imports the repository's `audit` (python -m puts cwd first).
+    results = interleaved(commands, runs, env, {"source checkout": ROOT})
     print(f"\nSingle file ({MAYA.name}), median of {runs} interleaved runs:")
-    ours = statistics.median(walls["ibkr-audit"])
-    for name in commands:
-        median = statistics.median(walls[name])
-        ratio = f"  ibkr-audit/{name} = {ours / median:.2f}x" if name != "ibkr-audit" else ""
-        print(f"  {name:<17} {median * 1000:7.1f} ms  peak RSS {rss[name] / 1024:6.1f} MiB{ratio}")
+    for name, (wall, rss) in results.items():
+        print(f"  {name:<22} {wall * 1000:8.1f} ms  peak RSS {rss:6.1f} MiB")
+    print()
+    ours, ours_rss = results["ibkr-audit (wheel)"]
+    for peer, limit in (("check-jsonschema", 0.3), ("checkov", 0.02)):
+        if peer in results:
+            theirs = results[peer][0]
+            out.check(f"check -f json vs {peer}",
+                      f"{ours / theirs:.3f}x ({ours * 1000:.1f} vs {theirs * 1000:.1f} ms)",
+                      ours / theirs, limit, unit="x")
+    floor_wall, floor_rss = results["python -c pass"]
+    out.check("check -f json, peak RSS", f"{ours_rss:.1f} MiB (python -c pass: "
+              f"{floor_rss:.1f} MiB, {floor_wall * 1000:.1f} ms)", ours_rss, 16, unit=" MiB")
+    checkout = results["source checkout"][0]
+    out.check("source checkout vs wheel", f"{checkout / ours:.2f}x ({checkout * 1000:.1f} ms)",
+              checkout / ours, 1.2, unit="x")
+    c1, c10 = results["1 custom checklist"][0], results["10 custom checklists"][0]
+    out.check("10 custom checklists vs 1", f"{c10 / c1:.2f}x ({c10 * 1000:.1f} vs "
+              f"{c1 * 1000:.1f} ms)", c10 / c1, 1.5, unit="x")
+
+
+def crowded(n: int) -> dict[str, Any]:
+    """Maya with n devices and n backup authenticators (the named condition behind
+    'qualifying backup' looks at every device for every authenticator)."""
+    doc: dict[str, Any] = json.loads(MAYA.read_text())
+    base = doc["devices"]
+    doc["devices"] = [{**copy.deepcopy(base[i % len(base)]), "name": f"device-{i}",
+                       "authenticator": i % 3 == 0} for i in range(n)]
+    doc["login"]["backup_authenticators"] = [
+        {"method": ("totp_app", "hardware_token")[i % 2], "device": f"device-{(i * 7) % (2 * n)}",
+         "last_tested": "2026-09-01"} for i in range(n)]
+    return doc
+
+
+def curve(tools: dict[str, Path | None], runs: int, env: dict[str, str], out: Results,
+          tmp: Path) -> None:
+    print("\nN devices x N backup authenticators, whole process, "
+          f"median of {runs} interleaved runs:")
+    commands = {}
+    for n in (10, 100, 1000):
+        path = tmp / f"crowded-{n}.json"
+        path.write_text(json.dumps(crowded(n), indent=2))
+        for fmt in ("text", "json"):
+            commands[f"{n} {fmt}"] = [str(tools["ibkr-audit"]), "check", str(path),
+                                      "--format", fmt]
+    results = interleaved(commands, runs, env)
+    for name, (wall, rss) in results.items():
+        print(f"  {name:<12} {wall * 1000:8.1f} ms  peak RSS {rss:6.1f} MiB")
+    print()
+    for fmt in ("text", "json"):
+        t10, t100, t1000 = (results[f"{n} {fmt}"][0] for n in (10, 100, 1000))
+        out.check(f"1,000 x 1,000, --format {fmt}, whole process",
+                  f"{t1000:.3f} s (10: {t10:.3f} s, 100: {t100:.3f} s)", t1000, 0.5, unit=" s")
+        # Time above N=10: 10 -> 1,000 over 10 -> 100 is ~11x if linear, ~100x if quadratic.
+        growth = (t1000 - t10) / max(t100 - t10, 1e-9)
+        out.add(f"curve ({fmt}): time added 10->1,000 / 10->100", f"{growth:.1f}x",
+                "~11x linear", "linear" if growth < 30 else "SUPERLINEAR")
 
 
 def generate(directory: Path, count: int, seed: int = 20261125) -> None:
@@ -136,39 +301,107 @@ def generate(directory: Path, count: int, seed: int = 20261125) -> None:
         (sub / f"setup-{i:05d}.json").write_text(text)
 
 
-def fleet(tools: dict[str, Path | None], count: int, jobs: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="ibkr-audit-fleet-") as tmp:
-        base = Path(tmp)
-        small, large = base / "small", base / "large"
-        small.mkdir()
-        large.mkdir()
-        generate(small, min(1000, count))
-        generate(large, count)
-        for fmt in ("text", "jsonl"):
-            print(f"\nFleet, --jobs {jobs}, --format {fmt} (output discarded):")
-            for label, directory, n in (("1,000", small, min(1000, count)),
-                                        (f"{count:,}", large, count)):
-                cmd = [str(tools["ibkr-audit"]), "check", str(directory), "--jobs", str(jobs),
-                       "--format", fmt, "--quiet"]
-                measure(cmd)  # warm-up
-                wall, rss, code = measure(cmd)
-                print(f"  {label:>7} setups: {wall:6.2f} s  {n / wall:8,.0f} setups/s  "
-                      f"peak RSS {rss / 1024:6.1f} MiB  (exit {code})")
+def fleet(tools: dict[str, Path | None], count: int, jobs: int, runs: int, env: dict[str, str],
+          out: Results, tmp: Path) -> None:
+    small, large = tmp / "fleet-small", tmp / "fleet-large"
+    small.mkdir()
+    large.mkdir()
+    n_small = min(1000, count)
+    generate(small, n_small)
+    generate(large, count)
+    python = str(tools["python"])
+    for fmt in ("text", "jsonl"):
+        print(f"\nFleet, --jobs {jobs}, --format {fmt} (output discarded), "
+              f"median of {runs} run(s):")
+        for label, directory, n in (("1,000", small, n_small), (f"{count:,}", large, count)):
+            cmd = [str(tools["ibkr-audit"]), "check", str(directory), "--jobs", str(jobs),
+                   "--format", fmt, "--quiet"]
+            measure(cmd, env=env)  # warm-up
+            walls, peaks, owns = [], [], []
+            for _ in range(runs):
+                wall, rss, code, own = measure(cmd, env=env)
+                walls.append(wall)
+                peaks.append(rss)
+                owns.append(own or 0)
+            wall = statistics.median(walls)
+            print(f"  {label:>7} setups: {wall:6.2f} s  {n / wall:8,.0f} setups/s  "
+                  f"peak RSS {max(peaks) / MIB:6.1f} MiB (parent {max(owns) / MIB:5.1f})"
+                  f"  (exit {code})")
+            if n == count:
+                out.check(f"fleet of {count:,}, --jobs {jobs}, {fmt}",
+                          f"{n / wall:,.0f} setups/s ({wall:.2f} s)", n / wall, 3000,
+                          below=False, unit="/s")
+    # Backpressure: jsonl into a reader that keeps stdout's pipe full.
+    slow_n = min(2000, count)
+    directory = large / "000" if count > 1000 else small
+    cmd = [str(tools["ibkr-audit"]), "check", str(directory), *(
+        [str(large / "001")] if count > 1000 else []), "--jobs", str(jobs), "--format", "jsonl",
+        "--quiet"]
+    reader = subprocess.Popen([python, "-c", SLOW_READER], stdin=subprocess.PIPE)
+    pipe = reader.stdin
+    if pipe is None:
+        raise RuntimeError("no pipe to the slow reader")
+    wall, rss, _code, own = measure(cmd, env=env, stdout=pipe)
+    pipe.close()
+    reader.wait()
+    parent = (own or rss) / MIB
+    print(f"\nFleet of {slow_n:,}, jsonl into a slow reader (~30 MiB/s): {wall:.2f} s, "
+          f"parent peak RSS {parent:.1f} MiB, largest process {rss / MIB:.1f} MiB")
+    out.check(f"fleet jsonl, slow reader ({slow_n:,} setups): parent peak RSS",
+              f"{parent:.1f} MiB", parent, 64, unit=" MiB")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=25, help="interleaved runs per tool")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=25, help="interleaved runs per command")
+    parser.add_argument("--curve-runs", type=int, default=5)
     parser.add_argument("--fleet", type=int, default=10_000, help="setups in the large fleet")
+    parser.add_argument("--fleet-runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--venv", type=Path, default=ROOT / "benchmarks" / ".venv-bench")
     parser.add_argument("--no-peers", action="store_true", help="measure only ibkr-audit")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file, "
+                        "between the BENCH markers if it has them")
     args = parser.parse_args()
     tools = ensure_venv(args.venv, not args.no_peers)
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}")
-    single_file(tools, args.runs)
+    env = {**os.environ, "IBKR_AUDIT_CACHE_DIR": str(args.venv / "cache")}
+    env.pop("PYTHONPATH", None)
+    machine = (f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}, "
+               f"load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())} at start")
+    print(f"machine: {machine}")
+    out = Results()
+    sections: list[tuple[str, Callable[[Path], None]]] = [
+        ("single", lambda tmp: single_file(tools, args.runs, env, out, tmp)),
+        ("curve", lambda tmp: curve(tools, args.curve_runs, env, out, tmp)),
+    ]
     if args.fleet:
-        fleet(tools, args.fleet, args.jobs)
+        sections.append(("fleet", lambda tmp: fleet(tools, args.fleet, args.jobs,
+                                                     args.fleet_runs, env, out, tmp)))
+    with tempfile.TemporaryDirectory(prefix="ibkr-audit-bench-") as tmp:
+        for name, run in sections:
+            directory = Path(tmp) / name
+            directory.mkdir()
+            run(directory)
+    print("\nTargets:")
+    for row in out.rows:
+        print(f"  {row[3]:<8} {row[0]}: {row[1]} (target {row[2]})")
+    if args.markdown:
+        table = out.markdown(f"Measured on {machine}; {args.runs} interleaved runs "
+                             f"(curve {args.curve_runs}, fleet {args.fleet_runs}).")
+        _write_table(args.markdown, table)
+
+
+def _write_table(path: Path, table: str) -> None:
+    start, end = "<!-- BENCH:START -->", "<!-- BENCH:END -->"
+    text = path.read_text() if path.exists() else ""
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _old, tail = rest.split(end, 1)
+        text = f"{head}{start}\n{table}{end}{tail}"
+    else:
+        text = f"{text}{start}\n{table}{end}\n"
+    path.write_text(text)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

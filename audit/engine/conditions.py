@@ -13,7 +13,6 @@ import datetime as dt
 import ipaddress
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from audit.model import Evidence
@@ -30,8 +29,7 @@ class Outcome(NamedTuple):
     evidence: tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(NamedTuple):
     """A fact observed outside the setup: True, False, or None (could not tell, why)."""
 
     value: bool | None
@@ -40,19 +38,30 @@ class Probe:
     expected: str
 
 
-@dataclass
 class Context:
-    """What conditions can see: the setup, parameters, named conditions, the date."""
+    """What conditions can see: the setup, parameters, named conditions, the date.
 
-    document: Any
-    params: Mapping[str, Any]
-    conditions: Mapping[str, Any]
-    as_of: dt.date
-    redactor: Redactor
-    scans: Mapping[str, list[SecretHit]] = field(default_factory=dict)
-    # Facts from outside the setup (e.g. the keyring), gathered only when asked for.
-    probes: Mapping[str, Probe] = field(default_factory=dict)
-    items: list[str] = field(default_factory=list)
+    A plain class (one per setup, on the start-up path): ``items`` is the stack of
+    loop items, innermost last; ``probes`` are facts from outside the setup (e.g.
+    the keyring), gathered only when asked for.
+    """
+
+    __slots__ = ("as_of", "conditions", "document", "items", "params", "probes", "redactor",
+                 "scans")
+
+    def __init__(self, document: Any, params: Mapping[str, Any],
+                 conditions: Mapping[str, Any], as_of: dt.date, redactor: Redactor,
+                 scans: Mapping[str, list[SecretHit]] | None = None,
+                 probes: Mapping[str, Probe] | None = None,
+                 items: list[str] | None = None) -> None:
+        self.document = document
+        self.params = params
+        self.conditions = conditions
+        self.as_of = as_of
+        self.redactor = redactor
+        self.scans: Mapping[str, list[SecretHit]] = scans if scans is not None else {}
+        self.probes: Mapping[str, Probe] = probes if probes is not None else {}
+        self.items: list[str] = items if items is not None else []
 
     def pointer(self, path: str) -> str:
         """Absolute pointer for ``path``; ``@`` is the item the innermost loop is at."""
