@@ -138,6 +138,10 @@ def _audit_one(path: str) -> Result:
     failed = tuple(sorted(failed_ids))
     if job.fmt == "text":  # one line per setup; -q keeps only the failing ones
         output = _one_line(report, counts, worst) if failed or not job.render.quiet else ""
+    elif job.fmt == "jsonl-compact":  # the parent writes the checks' catalogue line once
+        from audit.reports.jsonl import compact_line
+
+        output = compact_line(report)
     else:
         output = get(job.fmt)([report], job.render)
     return Result(path, output, None, counts, failed, worst, gate)
@@ -262,6 +266,10 @@ def run(paths: list[str], job: Job, jobs: int, out: Writer, progress: bool, *,
     started = time.monotonic()
     if job.fmt == "json":
         out.write("[\n")
+    elif job.fmt == "jsonl-compact":
+        from audit.reports.jsonl import catalog_line
+
+        out.write(catalog_line(job.checks))
     first = True
 
     def emit(result: Result) -> None:

@@ -212,3 +212,57 @@ def test_fleet_stops_cleanly_when_the_writer_fails(tmp_path: Path) -> None:
 
     with pytest.raises(BrokenPipeError):
         fleet.run(paths, _fleet_job("jsonl"), 2, Closing(), False, chunk=1, window=2)
+
+
+def _rejoined(lines: list[str]) -> dict[str, Any]:
+    """jsonl-compact lines joined back to full reports, by setup path."""
+    catalog = json.loads(lines[0])
+    assert set(catalog) == {"tool", "version", "schema_version", "checks"}
+    reports = {}
+    for line in lines[1:]:
+        report = json.loads(line)
+        for finding in report["findings"]:
+            assert "title" not in finding and "remediation" not in finding
+            static = catalog["checks"][finding["id"]]
+            finding.update({k: static[k] for k in ("title", "area", "remediation", "reference")})
+        reports[report["setup"]] = report
+    return reports
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_jsonl_compact_sends_static_text_once_and_loses_nothing(fleet_dir: Path,
+                                                                jobs: str) -> None:
+    env = {"SOURCE_DATE_EPOCH": "1764028800"}
+    full = invoke("check", "--as-of", AS_OF, str(fleet_dir), "--jobs", jobs, "-f", "jsonl", "-q",
+                  env=env)
+    compact = invoke("check", "--as-of", AS_OF, str(fleet_dir), "--jobs", jobs, "-f",
+                     "jsonl-compact", "-q", env=env)
+    assert compact.exit_code == full.exit_code == 2  # the broken file, reported the same way
+    lines = compact.stdout.splitlines()
+    assert len(lines) == 13  # the catalogue, then one line per valid setup
+    expected = {r["setup"]: r for r in map(json.loads, full.stdout.splitlines())}
+    assert _rejoined(lines) == expected
+    # Key order of a finding aside, the full and the compact forms hold the same data;
+    # the compact one is much smaller.
+    assert len(compact.stdout) < 0.6 * len(full.stdout)
+
+
+def test_jsonl_compact_for_explicit_files(tmp_path: Path) -> None:
+    env = {"SOURCE_DATE_EPOCH": "1764028800"}
+    files = [str(EXAMPLES / "maya.json"), str(EXAMPLES / "secure.json")]
+    compact = invoke("check", "--as-of", AS_OF, *files, "-f", "jsonl-compact", env=env)
+    full = invoke("check", "--as-of", AS_OF, *files, "-f", "jsonl", env=env)
+    assert compact.exit_code == full.exit_code == 1
+    expected = {r["setup"]: r for r in map(json.loads, full.stdout.splitlines())}
+    assert _rejoined(compact.stdout.splitlines()) == expected
+
+
+def test_jsonl_compact_streams_like_jsonl(tmp_path: Path) -> None:
+    """Explicit files, one of them broken: both jsonl forms write the valid ones, exit 2."""
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"schema_version": 1,')
+    for fmt, lines in (("jsonl", 1), ("jsonl-compact", 2)):
+        result = run(str(EXAMPLES / "maya.json"), str(broken), "-f", fmt)
+        assert result.exit_code == 2, fmt
+        assert len(result.stdout.splitlines()) == lines, fmt
+        assert "broken.json" in result.stderr

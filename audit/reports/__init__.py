@@ -28,7 +28,7 @@ Formatter = Callable[[Sequence[Report], RenderOptions], str]
 class Format:
     """One report format and what it needs from the pipeline."""
 
-    module: str  # under audit.reports, defining ``render``
+    module: str  # under audit.reports, defining ``render`` (or "module:function")
     needs_lines: bool = False  # places findings on a line of the setup (costs a text scan)
     fleet: bool = False  # can stream one setup at a time in fleet mode
     fleet_only: bool = False  # always runs in fleet mode (one line per setup)
@@ -43,11 +43,13 @@ FORMATS: dict[str, Format] = {
     "junit": Format("junit", needs_lines=True),
     "jsonl": Format("jsonl", fleet=True, fleet_only=True),
     "short": Format("short", needs_lines=True),  # one file:line line per failure
+    "jsonl-compact": Format("jsonl:render_compact", fleet=True, fleet_only=True),
 }
 FLEET_FORMATS = tuple(name for name, f in FORMATS.items() if f.fleet)
 
 
 def get(name: str) -> Formatter:
-    module = importlib.import_module(f"audit.reports.{FORMATS[name].module}")
-    render: Formatter = module.render
+    module_name, _, function = FORMATS[name].module.partition(":")
+    module = importlib.import_module(f"audit.reports.{module_name}")
+    render: Formatter = getattr(module, function or "render")
     return render

@@ -32,6 +32,8 @@ def _orjson_safe(data: Any) -> bool:
     while stack:
         value = stack.pop()
         kind = type(value)
+        if kind is str:  # most values: decided in one comparison
+            continue
         if kind is dict:
             stack.extend(value.values())
         elif kind is list or kind is tuple:
