@@ -227,10 +227,11 @@ def test_custom_checklists_through_the_cli_use_the_cache(cache: Path,
     args = ("check", str(EXAMPLES / "maya.json"), "--as-of", "2026-11-25", "-f", "json",
             "--checklist", str(CUSTOM))
     checklist._load_cached.cache_clear()  # each invocation as a new process would start
-    first = invoke(*args)
+    env = {"SOURCE_DATE_EPOCH": "1764028800"}  # the same generated_at in both runs
+    first = invoke(*args, env=env)
     checklist._load_cached.cache_clear()
     _refuse_validation(monkeypatch)
-    second = invoke(*args)
+    second = invoke(*args, env=env)
     assert (first.exit_code, first.stdout) == (second.exit_code, second.stdout)
     assert "ACME-001" in {f["id"] for f in json.loads(second.stdout)["findings"]}
 
@@ -244,3 +245,19 @@ def test_old_cache_entries_are_pruned(cache: Path, tmp_path: Path) -> None:
         custom.write_text(text + " " * i)  # same checks, new bytes: a new key
         checklist._load_files(_builtin_and(custom))
     assert len(list(cache.glob("checklists-*.json"))) == checklist.KEEP_CACHED
+
+
+def test_evidence_names_a_bounded_number_of_expected_values() -> None:
+    """A collected list is as long as the setup makes it; its phrase must not be, since
+    a loop repeats it in the evidence of every item."""
+    from audit.engine.conditions import LIST_SHOWN
+
+    doc = {"names": [f"n{i}" for i in range(LIST_SHOWN + 5)], "s": "x"}
+    result = ev({"fact": "/s", "one_of": {"collect": "/names"}}, doc=doc)
+    expected = result.evidence[0].expected
+    assert result.value is False
+    assert expected.startswith("one of: n0, n1, ")
+    assert f"n{LIST_SHOWN - 1} … and 5 more" in expected and f"n{LIST_SHOWN}," not in expected
+    short = ev({"fact": "/s", "one_of": {"collect": "/names"}},
+               doc={"names": ["a", "x"], "s": "x"})
+    assert short.value is True and short.evidence[0].expected == "one of: a, x"

@@ -117,8 +117,18 @@ def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
     return not offending and not too_many, offending
 
 
+# Evidence names at most this many values of a list it expected (or not): a list
+# collected from the setup can be as long as the setup allows, and its phrase is
+# repeated in the evidence of every item a loop looks at.
+LIST_SHOWN = 20
+
+
 def _list(o: Any) -> str:
-    return ", ".join(map(_fmt, o))
+    values = list(o)
+    if len(values) <= LIST_SHOWN:
+        return ", ".join(map(_fmt, values))
+    return (", ".join(map(_fmt, values[:LIST_SHOWN]))
+            + f" … and {len(values) - LIST_SHOWN} more")
 
 
 # What a leaf wanted, in words, for evidence. Built once, not per evaluation.
