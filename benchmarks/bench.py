@@ -43,7 +43,7 @@ import time
 import venv
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 MAYA = ROOT / "examples" / "maya.json"
@@ -56,6 +56,24 @@ import sys, time
 read = sys.stdin.buffer.read
 while read(65536):
     time.sleep(0.002)
+"""
+
+
+# Times `check -f json` on each crowded setup inside one process: best of 5 runs.
+CURVE_SCRIPT = """
+import contextlib, io, sys, time
+from audit.cli.main import main
+def once(path):
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(["check", path, "--format", "json"])
+        except SystemExit:
+            pass
+    return time.perf_counter() - start
+paths = {paths!r}
+once(paths[0])
+print(" ".join(f"{{min(once(p) for _ in range(5)) * 1000:.2f}}" for p in paths))
 """
 
 
@@ -101,10 +119,17 @@ def _hwm_kib(pid: int) -> int | None:
     return None
 
 
+class Run(NamedTuple):
+    wall: float  # seconds
+    rss: int  # peak RSS KiB of the largest process in the tree
+    code: int
+    own: int | None  # peak RSS KiB of the started process alone (Linux /proc), else None
+    cpu: float  # user + system seconds of the tree
+
+
 def measure(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None,
-            stdout: Any = subprocess.DEVNULL) -> tuple[float, int, int, int | None]:
-    """(wall s, peak RSS KiB of the largest process in the tree, exit code,
-    peak RSS KiB of the started process alone where /proc tells, else None)."""
+            stdout: Any = subprocess.DEVNULL) -> Run:
+    """Run ``cmd`` once and say what it cost."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=stdout, stderr=subprocess.DEVNULL,
                             env=env)
@@ -121,7 +146,7 @@ def measure(cmd: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None,
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     rss = usage.ru_maxrss // (1024 if sys.platform == "darwin" else 1)
-    return wall, rss, proc.returncode, own
+    return Run(wall, rss, proc.returncode, own, usage.ru_utime + usage.ru_stime)
 
 
 def ensure_venv(path: Path, install_peers: bool) -> dict[str, Path | None]:
@@ -148,19 +173,25 @@ def ensure_venv(path: Path, install_peers: bool) -> dict[str, Path | None]:
 
 
 def interleaved(commands: dict[str, list[str]], runs: int, env: dict[str, str],
-                cwd: dict[str, Path] | None = None) -> dict[str, tuple[float, float]]:
-    """name -> (median wall s, peak RSS MiB): every command once per round, N rounds."""
+                cwd: dict[str, Path] | None = None) -> dict[str, tuple[float, float, float]]:
+    """name -> (median wall s, peak RSS MiB, median CPU s): each command once per round.
+
+    Wall time is what the targets name; CPU time (user + system) is printed beside
+    it because on a shared machine wall time also counts waiting for a core."""
     cwd = cwd or {}
     for name, cmd in commands.items():  # warm the page cache, .pyc files, checklist cache
         measure(cmd, cwd.get(name, ROOT), env)
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     rss: dict[str, int] = dict.fromkeys(commands, 0)
     for _ in range(runs):
         for name, cmd in commands.items():
-            wall, peak, _code, _own = measure(cmd, cwd.get(name, ROOT), env)
-            walls[name].append(wall)
-            rss[name] = max(rss[name], peak)
-    return {n: (statistics.median(walls[n]), rss[n] / MIB) for n in commands}
+            run = measure(cmd, cwd.get(name, ROOT), env)
+            walls[name].append(run.wall)
+            cpus[name].append(run.cpu)
+            rss[name] = max(rss[name], run.rss)
+    return {n: (statistics.median(walls[n]), rss[n] / MIB, statistics.median(cpus[n]))
+            for n in commands}
 
 
 def custom_checklists(directory: Path, copies: int) -> None:
@@ -201,17 +232,18 @@ def single_file(tools: dict[str, Path | None], runs: int, env: dict[str, str], o
     # The checkout run imports the repository's `audit` (python -m puts cwd first).
     results = interleaved(commands, runs, env, {"source checkout": ROOT})
     print(f"\nSingle file ({MAYA.name}), median of {runs} interleaved runs:")
-    for name, (wall, rss) in results.items():
-        print(f"  {name:<22} {wall * 1000:8.1f} ms  peak RSS {rss:6.1f} MiB")
+    for name, (wall, rss, cpu) in results.items():
+        print(f"  {name:<22} {wall * 1000:8.1f} ms  CPU {cpu * 1000:7.1f} ms  "
+              f"peak RSS {rss:6.1f} MiB")
     print()
-    ours, ours_rss = results["ibkr-audit (wheel)"]
+    ours, ours_rss, ours_cpu = results["ibkr-audit (wheel)"]
     for peer, limit in (("check-jsonschema", 0.3), ("checkov", 0.02)):
         if peer in results:
-            theirs = results[peer][0]
+            theirs, _rss, their_cpu = results[peer]
             out.check(f"check -f json vs {peer}",
-                      f"{ours / theirs:.3f}x ({ours * 1000:.1f} vs {theirs * 1000:.1f} ms)",
-                      ours / theirs, limit, unit="x")
-    floor_wall, floor_rss = results["python -c pass"]
+                      f"{ours / theirs:.3f}x ({ours * 1000:.1f} vs {theirs * 1000:.1f} ms; "
+                      f"CPU {ours_cpu / their_cpu:.3f}x)", ours / theirs, limit, unit="x")
+    floor_wall, floor_rss, _cpu = results["python -c pass"]
     out.check("check -f json, peak RSS", f"{ours_rss:.1f} MiB (python -c pass: "
               f"{floor_rss:.1f} MiB, {floor_wall * 1000:.1f} ms)", ours_rss, 16, unit=" MiB")
     checkout = results["source checkout"][0]
@@ -247,17 +279,34 @@ def curve(tools: dict[str, Path | None], runs: int, env: dict[str, str], out: Re
             commands[f"{n} {fmt}"] = [str(tools["ibkr-audit"]), "check", str(path),
                                       "--format", fmt]
     results = interleaved(commands, runs, env)
-    for name, (wall, rss) in results.items():
-        print(f"  {name:<12} {wall * 1000:8.1f} ms  peak RSS {rss:6.1f} MiB")
+    for name, (wall, rss, cpu) in results.items():
+        print(f"  {name:<12} {wall * 1000:8.1f} ms  CPU {cpu * 1000:7.1f} ms  "
+              f"peak RSS {rss:6.1f} MiB")
     print()
     for fmt in ("text", "json"):
         t10, t100, t1000 = (results[f"{n} {fmt}"][0] for n in (10, 100, 1000))
+        cpu = results[f"1000 {fmt}"][2]
         out.check(f"1,000 x 1,000, --format {fmt}, whole process",
-                  f"{t1000:.3f} s (10: {t10:.3f} s, 100: {t100:.3f} s)", t1000, 0.5, unit=" s")
-        # Time above N=10: 10 -> 1,000 over 10 -> 100 is ~11x if linear, ~100x if quadratic.
-        growth = (t1000 - t10) / max(t100 - t10, 1e-9)
-        out.add(f"curve ({fmt}): time added 10->1,000 / 10->100", f"{growth:.1f}x",
-                "~11x linear", "linear" if growth < 30 else "SUPERLINEAR")
+                  f"{t1000:.3f} s, CPU {cpu:.3f} s (10: {t10:.3f} s, 100: {t100:.3f} s)",
+                  t1000, 0.5, unit=" s")
+    # The curve itself in one process (start-up excluded; best of 5, so a busy machine
+    # blurs it less): ~10x per 10x items is linear, ~100x quadratic.
+    script = CURVE_SCRIPT.format(paths=[str(tmp / f"crowded-{n}.json") for n in (10, 100, 1000)])
+    proc = subprocess.run([str(tools["python"]), "-c", script], env=env, capture_output=True,
+                          text=True, check=False)
+    try:
+        audit_ms = [float(x) for x in proc.stdout.split()]
+    except ValueError:
+        audit_ms = []
+    if len(audit_ms) != 3:
+        out.note(f"in-process curve failed: {proc.stderr.strip()[-300:]}")
+        return
+    print("  in one process (check -f json, best of 5): " + ", ".join(
+        f"N={n}: {ms:.1f} ms" for n, ms in zip((10, 100, 1000), audit_ms, strict=True)))
+    growth = audit_ms[2] / audit_ms[1]
+    out.add("curve in one process, N = 10 / 100 / 1,000",
+            " / ".join(f"{ms:.1f}" for ms in audit_ms) + f" ms (100 -> 1,000: {growth:.1f}x)",
+            "~10x per 10x", "linear" if growth < 20 else "SUPERLINEAR")
 
 
 def generate(directory: Path, count: int, seed: int = 20261125) -> None:
@@ -320,10 +369,11 @@ def fleet(tools: dict[str, Path | None], count: int, jobs: int, runs: int, env: 
                 measure(cmd, env=env)
             walls, peaks, owns = [], [], []
             for _ in range(runs):
-                wall, rss, code, own = measure(cmd, env=env)
-                walls.append(wall)
-                peaks.append(rss)
-                owns.append(own or 0)
+                run = measure(cmd, env=env)
+                walls.append(run.wall)
+                peaks.append(run.rss)
+                owns.append(run.own or 0)
+                code = run.code
             wall = statistics.median(walls)
             print(f"  {label:>7} setups: {wall:6.2f} s  {n / wall:8,.0f} setups/s  "
                   f"peak RSS {max(peaks) / MIB:6.1f} MiB (parent {max(owns) / MIB:5.1f})"
@@ -342,10 +392,11 @@ def fleet(tools: dict[str, Path | None], count: int, jobs: int, runs: int, env: 
     pipe = reader.stdin
     if pipe is None:
         raise RuntimeError("no pipe to the slow reader")
-    wall, rss, _code, own = measure(cmd, env=env, stdout=pipe)
+    run = measure(cmd, env=env, stdout=pipe)
     pipe.close()
     reader.wait()
-    parent = (own or rss) / MIB
+    wall, rss = run.wall, run.rss
+    parent = (run.own or rss) / MIB
     print(f"\nFleet of {slow_n:,}, jsonl into a slow reader (~30 MiB/s): {wall:.2f} s, "
           f"parent peak RSS {parent:.1f} MiB, largest process {rss / MIB:.1f} MiB")
     out.check(f"fleet jsonl, slow reader ({slow_n:,} setups): parent peak RSS",
