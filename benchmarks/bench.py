@@ -59,18 +59,18 @@ while read(65536):
 """
 
 
-# Times `check -f json` on each crowded setup inside one process: best of 5 runs.
+# CPU time of `check -f json` on each crowded setup inside one process: best of 5.
 CURVE_SCRIPT = """
 import contextlib, io, sys, time
 from audit.cli.main import main
 def once(path):
-    start = time.perf_counter()
+    start = time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             main(["check", path, "--format", "json"])
         except SystemExit:
             pass
-    return time.perf_counter() - start
+    return time.process_time() - start
 paths = {paths!r}
 once(paths[0])
 print(" ".join(f"{{min(once(p) for _ in range(5)) * 1000:.2f}}" for p in paths))
@@ -301,10 +301,10 @@ def curve(tools: dict[str, Path | None], runs: int, env: dict[str, str], out: Re
     if len(audit_ms) != 3:
         out.note(f"in-process curve failed: {proc.stderr.strip()[-300:]}")
         return
-    print("  in one process (check -f json, best of 5): " + ", ".join(
+    print("  in one process (check -f json, CPU, best of 5): " + ", ".join(
         f"N={n}: {ms:.1f} ms" for n, ms in zip((10, 100, 1000), audit_ms, strict=True)))
     growth = audit_ms[2] / audit_ms[1]
-    out.add("curve in one process, N = 10 / 100 / 1,000",
+    out.add("curve in one process (CPU), N = 10 / 100 / 1,000",
             " / ".join(f"{ms:.1f}" for ms in audit_ms) + f" ms (100 -> 1,000: {growth:.1f}x)",
             "~10x per 10x", "linear" if growth < 20 else "SUPERLINEAR")
 
