@@ -261,3 +261,32 @@ def test_evidence_names_a_bounded_number_of_expected_values() -> None:
     short = ev({"fact": "/s", "one_of": {"collect": "/names"}},
                doc={"names": ["a", "x"], "s": "x"})
     assert short.value is True and short.evidence[0].expected == "one of: a, x"
+
+
+def test_a_cache_others_can_write_is_not_trusted(cache: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checks read from a cache another user could edit could be made to pass."""
+    from audit.engine import checklist
+
+    paths = _builtin_and(CUSTOM)
+    compiled = checklist._load_files(paths)
+    (entry,) = cache.glob("checklists-*.json")
+    calls = []
+    real = checklist.validate
+
+    def counting(*args: Any) -> list[Any]:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(checklist, "validate", counting)
+    for directory_mode, file_mode in ((0o777, 0o600), (0o700, 0o666)):
+        cache.chmod(directory_mode)
+        entry.chmod(file_mode)
+        calls.clear()
+        assert checklist._load_files(paths) == compiled
+        assert calls, (oct(directory_mode), oct(file_mode))  # compiled again, not read
+    cache.chmod(0o700)
+    entry.chmod(0o600)
+    calls.clear()
+    assert checklist._load_files(paths) == compiled
+    assert not calls  # a private cache is read

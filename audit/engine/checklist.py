@@ -150,7 +150,7 @@ def _cache_file(key: str) -> Path | None:
 def _read_cache(key: str) -> Checklists | None:
     """The compiled checklists for ``key``, or None if absent, unreadable or corrupt."""
     target = _cache_file(key)
-    if target is None:
+    if target is None or not _private(target):
         return None
     try:
         data = json.loads(target.read_bytes())
@@ -165,6 +165,22 @@ def _read_cache(key: str) -> Checklists | None:
                           conditions=data["conditions"], digest=data["digest"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None  # rebuilt and rewritten by the caller
+
+
+def _private(target: Path) -> bool:
+    """Read an entry only if this user owns it and its directory, and nobody else may
+    write to either: checks read from a cache others can edit could be made to pass."""
+    import os
+
+    if not hasattr(os, "getuid"):  # Windows: the per-user cache dir's ACLs decide
+        return True
+    try:
+        for info in (target.parent.stat(), target.stat()):
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
 
 
 def _write_cache(key: str, lists: Checklists) -> None:
