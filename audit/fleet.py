@@ -139,9 +139,9 @@ def _audit_one(path: str) -> Result:
     if job.fmt == "text":  # one line per setup; -q keeps only the failing ones
         output = _one_line(report, counts, worst) if failed or not job.render.quiet else ""
     elif job.fmt == "jsonl-compact":  # the parent writes the checks' catalogue line once
-        from audit.reports.jsonl import compact_line
+        from audit.reports.jsonl import catalog_for, compact_line
 
-        output = compact_line(report)
+        output = compact_line(report, catalog_for(job.checks))
     else:
         output = get(job.fmt)([report], job.render)
     return Result(path, output, None, counts, failed, worst, gate)

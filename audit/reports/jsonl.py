@@ -4,12 +4,14 @@
 about two thirds of a line) in every report. ``jsonl-compact`` writes it once, in
 a first line ``{"tool": ..., "checks": {ID: {...}}}``, and leaves it out of each
 finding; a consumer joins findings to that catalogue by ``id``. Nothing else
-changes: the report lines keep the ``json`` report's shape minus those keys.
+changes: the report lines keep the ``json`` report's shape minus those keys, except
+where a finding's value differs from the catalogue's (a remediation filled in with
+names from that setup): then the finding carries it, and it wins.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from audit import __version__
@@ -25,24 +27,49 @@ def render(reports: Sequence[Report], options: RenderOptions) -> str:
     return "".join(dumps(report_dict(r), indent=False) + "\n" for r in reports)
 
 
-def catalog_line(checks: Iterable[Check]) -> str:
+def _static(check: Check) -> dict[str, Any]:
+    return {"title": check.title, "area": check.area, "severity": check.severity.value,
+            "remediation": check.remediation, "reference": check.reference.render()}
+
+
+_CATALOGS: dict[int, tuple[Sequence[Check], dict[str, dict[str, Any]]]] = {}
+
+
+def catalog_for(checks: Sequence[Check]) -> dict[str, dict[str, Any]]:
+    """Each check's static text by id (the first check of an id wins); built once per
+    list of checks, so a fleet worker does it once, not once per setup."""
+    cached = _CATALOGS.get(id(checks))
+    if cached is None or cached[0] is not checks:
+        catalog: dict[str, dict[str, Any]] = {}
+        for check in checks:
+            catalog.setdefault(check.id, _static(check))
+        cached = _CATALOGS[id(checks)] = (checks, catalog)
+    return cached[1]
+
+
+def catalog_line(checks: Sequence[Check]) -> str:
     """The first line of ``jsonl-compact``: each check's static text, once."""
-    catalog = {check.id: {"title": check.title, "area": check.area,
-                          "severity": check.severity.value, "remediation": check.remediation,
-                          "reference": check.reference.render()} for check in checks}
     return dumps({"tool": "ibkr-audit", "version": __version__,
-                  "schema_version": REPORT_SCHEMA_VERSION, "checks": catalog},
+                  "schema_version": REPORT_SCHEMA_VERSION, "checks": catalog_for(checks)},
                  indent=False) + "\n"
 
 
-def compact_line(report: Report) -> str:
-    """One report line without the static text the catalogue line carries."""
+def compact_line(report: Report, catalog: dict[str, dict[str, Any]]) -> str:
+    """One report line without the static text the catalogue line carries.
+
+    A finding keeps a key whose value differs from its check's entry in the
+    catalogue: a remediation filled in with names from this setup, for instance.
+    """
     data: dict[str, Any] = report_dict(report)
-    data["findings"] = [{k: v for k, v in finding.items() if k not in STATIC_KEYS}
-                        for finding in data["findings"]]
+    empty: dict[str, Any] = {}
+    data["findings"] = [
+        {k: v for k, v in finding.items()
+         if k not in STATIC_KEYS or catalog.get(finding["id"], empty).get(k) != v}
+        for finding in data["findings"]]
     return dumps(data, indent=False) + "\n"
 
 
 def render_compact(reports: Sequence[Report], options: RenderOptions) -> str:
-    checks = {f.check.id: f.check for r in reports for f in r.findings}
-    return catalog_line(checks.values()) + "".join(compact_line(r) for r in reports)
+    checks = [f.check for r in reports for f in r.findings]
+    catalog = catalog_for(checks)
+    return catalog_line(checks) + "".join(compact_line(r, catalog) for r in reports)
