@@ -290,3 +290,42 @@ def test_a_cache_others_can_write_is_not_trusted(cache: Path,
     calls.clear()
     assert checklist._load_files(paths) == compiled
     assert not calls  # a private cache is read
+
+
+def test_data_files_are_schema_validated_once_per_content(cache: Path) -> None:
+    from audit.engine import checklist
+
+    text = (Path(__file__).resolve().parent.parent / "checklists" / "advice").glob("*.json")
+    sample = next(iter(sorted(text))).read_text()
+    assert not checklist.validated_before("advice.schema.json", sample)
+    checklist.remember_valid("advice.schema.json", sample)
+    assert checklist.validated_before("advice.schema.json", sample)
+    assert not checklist.validated_before("advice.schema.json", sample + " ")  # other bytes
+    assert not checklist.validated_before("checklist.schema.json", sample)  # other schema
+    (marker,) = cache.glob("valid-*")
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o600
+    cache.chmod(0o777)  # a marker others could have planted is not believed
+    assert not checklist.validated_before("advice.schema.json", sample)
+    cache.chmod(0o700)
+
+
+def test_the_bundled_advice_is_not_revalidated_on_every_run(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.advice import data as advice_data
+    from audit.engine import checklist
+    from tests.conftest import EXAMPLES, invoke
+
+    args = ("check", str(EXAMPLES / "maya.json"), "--as-of", "2026-11-25", "-f", "json")
+    env = {"SOURCE_DATE_EPOCH": "1764028800"}
+    advice_data._LOADED.clear()  # as a new process would start
+    first = invoke(*args, env=env)
+    assert list(cache.glob("valid-*"))
+    advice_data._LOADED.clear()
+    checklist._load_cached.cache_clear()
+
+    def refuse(*_args: Any) -> list[Any]:
+        raise AssertionError("advice re-validated although unchanged")
+
+    monkeypatch.setattr(advice_data, "validate", refuse)
+    second = invoke(*args, env=env)
+    assert (first.exit_code, first.stdout) == (second.exit_code, second.stdout)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import _resources
-from audit.engine.checklist import Checklists, walk
+from audit.engine.checklist import Checklists, remember_valid, validated_before, walk
 from audit.errors import ChecklistError, Problem
 from audit.inputs import Limits, decode, parse, read_bytes
 from audit.pointer import join
@@ -33,6 +33,7 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     return data, text
 
 
+ADVICE_SCHEMA = "advice.schema.json"
 _LOADED: dict[tuple[int, str, Path], tuple[Checklists, Advice]] = {}
 
 
@@ -60,7 +61,12 @@ def _load(lists: Checklists, directory: Path) -> Advice:
     for name in ADVICE_FILES:
         path = directory / name
         data, text = _read(path)
-        errors = validate(data, "advice.schema.json")
+        # Validated once per content (a private marker in the cache dir), not per run.
+        errors = []
+        if not validated_before(ADVICE_SCHEMA, text):
+            errors = validate(data, ADVICE_SCHEMA)
+            if not errors:
+                remember_valid(ADVICE_SCHEMA, text)
         if errors:
             problems.extend(schema_problems(errors, str(path), text))
             continue

@@ -213,15 +213,54 @@ def _write_cache(key: str, lists: Checklists) -> None:
         pass
 
 
-def _prune(directory: Path) -> None:
-    """Keep the most recently written KEEP_CACHED compiled sets (edits make new keys)."""
+def _validity_marker(schema_name: str, text: str) -> Path | None:
+    from audit import __version__
+
+    directory = cache_dir()
+    if directory is None:
+        return None
+    key = hashlib.sha256(f"{CACHE_FORMAT}\0{__version__}\0{schema_name}\0".encode())
+    try:
+        key.update(hashlib.sha256(_resources.schema_path(schema_name).read_bytes()).digest())
+    except OSError:
+        return None
+    key.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    return directory / f"valid-{key.hexdigest()[:40]}"
+
+
+def validated_before(schema_name: str, text: str) -> bool:
+    """Whether exactly this text already passed ``schema_name`` (same schema, same
+    version): a private marker in the cache dir, for data files other than checklists
+    (the bundled advice) that every run would otherwise validate again."""
+    marker = _validity_marker(schema_name, text)
+    return marker is not None and marker.is_file() and _private(marker)
+
+
+def remember_valid(schema_name: str, text: str) -> None:
+    """Record that ``text`` passed ``schema_name``; a failure only costs speed."""
+    marker = _validity_marker(schema_name, text)
+    if marker is None:
+        return
+    from audit.errors import OutputError
+    from audit.fsutil import write_atomic
+
+    try:
+        marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomic(marker, "")
+        _prune(marker.parent, "valid-*", 4 * KEEP_CACHED)
+    except (OSError, OutputError):
+        pass
+
+
+def _prune(directory: Path, pattern: str = "checklists-*.json", keep: int = KEEP_CACHED) -> None:
+    """Keep the ``keep`` most recently written entries (edits make new keys)."""
     entries = []
-    for entry in directory.glob("checklists-*.json"):
+    for entry in directory.glob(pattern):
         try:
             entries.append((entry.stat().st_mtime_ns, entry))
         except OSError:
             continue
-    for _mtime, entry in sorted(entries, reverse=True)[KEEP_CACHED:]:
+    for _mtime, entry in sorted(entries, reverse=True)[keep:]:
         entry.unlink(missing_ok=True)
 
 
