@@ -97,7 +97,9 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                                        "manual", "info",
                                        "Declare your goals (profile.goals) so the plan can tell "
                                        "whether you need this stage."))
-        switched_on = all(i in used for i in interfaces) and _switched_on(stage, evaluator)
+        # A running automation's stage is in use whatever profile.interfaces says.
+        switched_on = _switched_on(stage, evaluator) and (
+            "assume_when" in stage or all(i in used for i in interfaces))
         notes = []
         if in_paper:
             notes.append(_progress(setup, paper, params))
@@ -108,11 +110,17 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                          "else.")
         elif earlier_blocked and not switched_on:
             notes.append(f"Finish stage {earlier_blocked[0]} first.")
+        elif earlier_blocked:
+            failing_ids = ", ".join(b.id for r in results if r.stage == earlier_blocked[0]
+                                    for b in r.blocking)
+            notes.append(f"You already run this stage, but it relies on stage "
+                         f"{earlier_blocked[0]}, whose gates fail ({failing_ids}): not done "
+                         "until they pass.")
         if assume and not in_paper:
             notes.append("Gates are evaluated as if this stage were switched on today.")
         if in_paper:
             status = "in_progress"
-        elif blocking or (earlier_blocked and not switched_on):
+        elif blocking or earlier_blocked:
             status = "blocked"
             earlier_blocked.append(stage["stage"])
         elif switched_on:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audit.advice.data import Advice
-from audit.advice.rank import order_key, positions
+from audit.advice.rank import ordered, positions
 from audit.model import Finding, Status
 from audit.reports.common import evidence_text
 from audit.textsafe import shell_command
@@ -58,11 +58,11 @@ def where(finding: Finding, interfaces: tuple[str, ...]) -> str:
 
 def tasks(findings: list[Finding], advice: Advice, setup_path: str,
           interfaces: tuple[str, ...] = ()) -> list[Task]:
-    """One task per failing or manual finding: failures by the shared ranking, then
-    what is unknown, by severity."""
+    """One task per failing or manual finding, in the shared order (:func:`ordered`):
+    failures worst first, each after the prerequisites it waits on, then what is
+    unknown, by severity."""
     places = positions(advice)
-    chosen = [f for f in findings if f.status in (Status.FAIL, Status.MANUAL)]
-    chosen.sort(key=lambda f: (f.status is not Status.FAIL, order_key(f, places)))
+    chosen = ordered(findings, advice)
     out = []
     for f in chosen:
         action = f.check.remediation

@@ -78,28 +78,17 @@ def plan_dict(header: dict[str, Any], rec: Recommendation, mismatches: list[Find
 
 def next_step(stages: list[StageResult], step: dict[str, Any] | None = None,
               unknown: str = "") -> str:
-    """The worst failing finding first; the stage walk only once nothing fails."""
+    """The text of the JSON ``next_step``, so both always name the same thing."""
     if step is not None:
         stage = f", stage {step['stage']}" if step.get("stage") is not None else ""
         subject = f" ({step['subject']})" if step.get("subject") else ""
-        return (f"{step['id']} ({step['severity']}{stage}) {step['title']}{subject}: "
+        state = ", unknown" if step.get("status") == "manual" else ""
+        return (f"{step['id']} ({step['severity']}{state}{stage}) {step['title']}{subject}: "
                 f"{step['action']}")
-    for s in stages:
-        if s.status in ("done", "not_needed"):
-            continue
-        if s.status == "ready":
-            first = s.next_steps[0] if s.next_steps else "adopt its interfaces"
-            return f"Stage {s.stage} ({s.name}) is ready: {first}"
-        if s.blocking:
-            b = s.blocking[0]
-            return (f"Stage {s.stage} ({s.name}) is {s.status.replace('_', ' ')}; start with "
-                    f"{b.id} ({b.severity}, {b.status}): {b.remediation}")
-        if s.status == "in_progress":
-            return f"Stage {s.stage} ({s.name}) is in progress. {s.note}"
-        return f"Stage {s.stage} ({s.name}) waits for an earlier stage."
-    if unknown and not unknown.startswith("0 "):
-        return (f"Nothing failed, but {unknown}: declare those facts (see 'ibkr-audit check') "
-                "before trusting this plan.")
+    ready = next((s for s in stages if s.status == "ready"), None)
+    if ready is not None:
+        first = ready.next_steps[0] if ready.next_steps else "adopt its interfaces"
+        return f"Stage {ready.stage} ({ready.name}) is ready: {first}"
     return "Every stage you need is done. Re-run the audit on a schedule to keep it that way."
 
 

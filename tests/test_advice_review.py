@@ -1,0 +1,132 @@
+"""The expert review of issue 15's advice, pinned on the reviewer's own setups.
+
+Each setup in tests/assets/rt15/ is one the reviewer ran; every test goes through
+check, plan and remediate (JSON parsed back, and text) as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import AS_OF, invoke
+
+RT15 = Path(__file__).parent / "assets" / "rt15"
+
+
+class Seen:
+    """One reviewer setup through check, plan and remediate, JSON and text."""
+
+    def __init__(self, name: str, *extra: str) -> None:
+        path = str(RT15 / f"{name}.json")
+
+        def run(*args: str) -> Any:
+            return invoke(*args, path, "--as-of", AS_OF, *extra)
+
+        self.check_run = run("check", "-f", "json")
+        self.check = json.loads(self.check_run.stdout)
+        self.check_text = run("check").stdout
+        self.plan = json.loads(run("plan", "-f", "json").stdout)
+        self.plan_text = run("plan").stdout
+        self.remediate = json.loads(run("remediate", "-f", "json").stdout)
+        self.todo = run("remediate").stdout
+
+    def status(self, check_id: str) -> str:
+        return str(next(f["status"] for f in self.check["findings"] if f["id"] == check_id))
+
+    def stage(self, number: int) -> dict[str, Any]:
+        return next(s for s in self.plan["stages"] if s["stage"] == number)
+
+    def tasks(self) -> list[str]:
+        return [t["id"] for t in self.remediate["tasks"]]
+
+    def next_text(self) -> str:
+        return self.plan_text.split("NEXT STEP: ", 1)[1]
+
+
+def test_unknown_margin_safeguards_come_before_widening_permissions() -> None:
+    s = Seen("cash_mobile")
+    assert s.status("RISK-004") == "manual"
+    assert {s.status("PERM-002"), s.status("PERM-003")} == {"fail"}
+    step = s.plan["next_step"]
+    assert step["id"] == "RISK-004" and step["status"] == "manual"
+    assert step["action"].startswith("Declare the missing facts")
+    assert s.next_text().startswith("RISK-004 (high, unknown, stage 1)")
+    tasks = s.tasks()
+    assert tasks[0] == "RISK-004"
+    assert tasks.index("RISK-004") < tasks.index("PERM-002") < tasks.index("PERM-003")
+    assert s.todo.index("RISK-004") < s.todo.index("PERM-002")
+    # declared but off: the failing safeguard leads as well
+    risky = Seen("cash_mobile_risk")
+    assert risky.plan["next_step"]["id"] == "RISK-004"
+    assert risky.tasks()[0] == "RISK-004"
+
+
+def test_each_urgent_item_carries_the_action_of_its_own_kind() -> None:
+    actions = {u["id"]: u["action"] for u in Seen("nomfa_live").plan["urgent"]}
+    assert "pause it or return it to paper" in actions["AUTO-001"]
+    assert "rotate" in actions["AUTO-011"] and "pause" not in actions["AUTO-011"]
+    assert "two-factor" in actions["LOGIN-001"]
+    vps = {u["id"]: u["action"] for u in Seen("vps_bot").plan["urgent"]}
+    assert "Trusted IPs" in vps["AUTO-010"] and "pause" not in vps["AUTO-010"]
+    monitor = {u["id"]: u["action"] for u in Seen("monitor_api").plan["urgent"]}
+    assert "Read-Only API" in monitor["AUTO-009"] and "pause" not in monitor["AUTO-009"]
+
+
+def test_urgent_order_is_live_bot_then_secrets_then_mfa_in_every_view() -> None:
+    s = Seen("nomfa_live")
+    urgent = [u["id"] for u in s.plan["urgent"]]
+    assert urgent == ["AUTO-001", "AUTO-002", "AUTO-011", "LOGIN-001"]
+    assert s.plan["next_step"]["id"] == "AUTO-001"
+    assert s.tasks()[:4] == urgent
+    check_block = s.check_text.split("\n\n", 1)[0]
+    assert [check_block.index(f"! {i} ") for i in urgent] == sorted(
+        check_block.index(f"! {i} ") for i in urgent)
+    todo_block = s.todo.split("## Critical", 1)[0] if "## Critical" in s.todo else s.todo
+    assert todo_block.index("AUTO-001") < todo_block.index("LOGIN-001")
+
+
+def test_a_running_automation_stage_is_in_use_whatever_interfaces_say() -> None:
+    s = Seen("maya-live")
+    stage3 = s.stage(3)
+    assert stage3["status"] == "blocked"
+    assert "already run this stage" in stage3["note"]
+    assert "Finish stage" not in stage3["note"]
+    assert s.plan["urgent"][0]["id"] == "AUTO-002"
+
+
+def test_a_live_execution_algo_is_recommended_a_trading_api() -> None:
+    s = Seen("quant_live")
+    rec = s.plan["recommendation"]
+    assert rec["rule"] == "two_or_more_high_execution"
+    assert set(rec["interfaces"]) == {"tws", "api"}
+    text = " ".join(rec["reasons"])
+    assert "not one that trades" not in text and "alternative C" in text
+    assert "API for trading execution" in s.plan_text
+    assert s.status("IFACE-002") in ("pass", "fail")  # the same rule drives the check
+
+
+def test_no_stage_is_done_while_an_earlier_gate_it_relies_on_fails() -> None:
+    s = Seen("pm_seller")
+    assert s.stage(1)["status"] == "blocked"
+    stage2 = s.stage(2)
+    assert stage2["status"] != "done" and "RISK-002" in stage2["note"]
+    waived = Seen("quant_waived", "--allow-critical-waivers")
+    assert "fail" in {f["status"] for f in waived.check["findings"] if f["id"] == "WAIVER-001"}
+    assert waived.stage(0)["status"] == "blocked"
+    assert "WAIVER-001" in [b["id"] for b in waived.stage(0)["blocking"]]
+    assert waived.plan["next_step"]["id"] == waived.tasks()[0]
+
+
+def test_read_only_monitoring_is_not_gated_by_code_review_and_views_agree() -> None:
+    s = Seen("monitor_api_ro")
+    assert s.status("AUTO-003") == "skip"
+    assert s.stage(3)["status"] == "done"
+    assert s.plan["next_step"] is None
+    assert s.next_text().startswith("Every stage you need is done")
+    empty = Seen("empty")
+    step = empty.plan["next_step"]
+    assert step is not None and step["severity"] == "critical" and step["status"] == "manual"
+    assert empty.next_text().startswith(f"{step['id']} (critical, unknown")
+    assert empty.tasks()[0] == step["id"]
