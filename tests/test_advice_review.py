@@ -130,3 +130,38 @@ def test_read_only_monitoring_is_not_gated_by_code_review_and_views_agree() -> N
     assert step is not None and step["severity"] == "critical" and step["status"] == "manual"
     assert empty.next_text().startswith(f"{step['id']} (critical, unknown")
     assert empty.tasks()[0] == step["id"]
+
+
+def test_a_backup_authenticator_on_a_shared_device_does_not_qualify() -> None:
+    s = Seen("sms_ipad")
+    assert s.status("LOGIN-009") == "fail"
+    assert s.status("LOGIN-002") == "fail" and s.status("LOGIN-003") == "fail"
+    assert {"LOGIN-002", "LOGIN-003", "LOGIN-009"} <= set(s.tasks())
+
+
+def test_one_uninstall_task_and_where_for_an_installed_tws() -> None:
+    s = Seen("trust")
+    assert s.status("IFACE-003") == "fail" and s.status("IFACE-008") == "skip"
+    uninstall = [t for t in s.remediate["tasks"] if "ninstall" in t["where"] + t["action"]]
+    assert [t["id"] for t in uninstall] == ["IFACE-003"]
+    risk5 = next(t for t in s.remediate["tasks"] if t["id"] == "RISK-005")
+    assert "once you install it" not in risk5["where"]
+    assert "once you install it" not in s.todo
+
+
+def _where(s: Seen) -> dict[str, str]:
+    return {t["id"]: t["where"] for t in s.remediate["tasks"]}
+
+
+def test_where_names_the_interface_the_user_has() -> None:
+    ira = _where(Seen("ira_futures"))  # Client Portal and Mobile, no TWS
+    assert ira["RISK-003"].startswith("Client Portal")
+    assert not any(w.startswith("TWS") for w in ira.values())
+    vps = _where(Seen("vps_bot"))  # IB Gateway on a VPS
+    assert vps["AUTO-010"].startswith("IB Gateway")
+    assert all("TWS" not in w for i, w in vps.items() if i.startswith("AUTO-"))
+    cpapi = Seen("monitor_cpapi")  # the Client Portal API
+    where = _where(cpapi)
+    assert "Client Portal API" in where["AUTO-009"]
+    assert all("TWS" not in w for i, w in where.items() if i.startswith("AUTO-"))
+    assert "Client Portal API" in cpapi.todo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from audit.advice.data import Advice
 from audit.advice.rank import ordered, positions
@@ -42,18 +43,31 @@ def stage_of(advice: Advice) -> dict[str, int]:
 
 
 def where(finding: Finding, interfaces: tuple[str, ...]) -> str:
-    """Where to make the fix, for the interface the trader actually uses."""
+    """Where to make the fix, for the interface the trader actually uses: the first
+    entry of the check's ``where`` (in the order the checklist writes them, most
+    specific first) that names one of ``interfaces``."""
     check = finding.check
     by_interface = check.where_by_interface or {}
-    for name in interfaces:
-        if name in by_interface:
-            return by_interface[name]
+    for name, text in by_interface.items():
+        if name in interfaces:
+            return text
     if check.where_in_ibkr:
         return check.where_in_ibkr
     if by_interface:
         return next(iter(by_interface.values()))
     pointer = finding.evidence[0].pointer if finding.evidence else (finding.item or "")
     return f"Your setup file, at {pointer or 'the top level'} (a fact to declare or correct)"
+
+
+def where_keys(data: dict[str, Any], current: tuple[str, ...]) -> tuple[str, ...]:
+    """The interfaces ``where`` may name for this setup: those in use, plus
+    ``client_portal_api`` when the automation connects through the Client Portal API
+    (then the TWS/Gateway socket-API texts do not apply to it)."""
+    automation = data.get("automation")
+    api = automation.get("api") if isinstance(automation, dict) else None
+    if api == "client_portal_api":
+        return ("client_portal_api", *(i for i in current if i != "api"))
+    return current
 
 
 def tasks(findings: list[Finding], advice: Advice, setup_path: str,
