@@ -165,3 +165,22 @@ def test_where_names_the_interface_the_user_has() -> None:
     assert "Client Portal API" in where["AUTO-009"]
     assert all("TWS" not in w for i, w in where.items() if i.startswith("AUTO-"))
     assert "Client Portal API" in cpapi.todo
+
+
+def test_minimal_setup_makes_critical_unknowns_prominent_and_consistent() -> None:
+    from tests.conftest import EXAMPLES
+
+    path = str(EXAMPLES / "minimal.json")
+    check = invoke("check", path, "--as-of", AS_OF)
+    assert check.exit_code == 0  # unknown is not failing, unless --strict
+    summary = next(line for line in check.stdout.splitlines() if line.startswith("Summary:"))
+    assert "2 critical check(s) are unknown (LOGIN-001, LOGIN-006)" in summary
+    assert "--strict" in summary
+    plan = json.loads(invoke("plan", path, "--as-of", AS_OF, "-f", "json").stdout)
+    assert plan["next_step"]["id"] == "LOGIN-001" and plan["next_step"]["status"] == "manual"
+    found = json.loads(invoke("check", path, "--as-of", AS_OF, "-f", "json").stdout)
+    real = next(f["status"] for f in found["findings"] if f["id"] == "AUTO-000")
+    stage3 = next(s for s in plan["stages"] if s["stage"] == 3)
+    assert real == "manual"
+    assert {"id": "AUTO-000", "status": "manual"} in stage3["gates"]  # plan agrees with check
+    assert "AUTO-000" in [b["id"] for b in stage3["blocking"]]

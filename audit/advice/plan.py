@@ -84,6 +84,12 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
             assume = paper["assume"]
         if assume:
             gate_findings = evaluate(_assumed(setup, assume), lists, options, gate_checks)
+            # A what-if cannot settle the fact a gate asks you to declare (AUTO-000 asks
+            # whether automation runs; the what-if assumes it): keep the real finding.
+            settled = {f.id for f in findings if f.status.value in ("manual", "fail")
+                       and _asks_for(f.check, assume)}
+            gate_findings = [f for f in gate_findings if f.id not in settled] + [
+                f for f in findings if f.id in settled]
         else:
             gate_findings = [f for f in findings if f.id in stage["gates"]]
         gates = tuple((cid, worst_status(gate_findings, cid)) for cid in stage["gates"])
@@ -131,6 +137,12 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                                    status, gates, tuple(blocking), " ".join(n for n in notes if n),
                                    tuple(stage.get("next_steps", [])), strategies))
     return results
+
+
+def _asks_for(check: Check, assume: dict[str, Any]) -> bool:
+    """Whether ``check`` only asks for a fact that ``assume`` sets."""
+    tree = check.pass_if
+    return isinstance(tree, dict) and tree.get("fact") in assume and "declared" in tree
 
 
 def _severity(found: list[Finding], cid: str, by_id: dict[str, Check]) -> str:
