@@ -184,3 +184,28 @@ def test_minimal_setup_makes_critical_unknowns_prominent_and_consistent() -> Non
     assert real == "manual"
     assert {"id": "AUTO-000", "status": "manual"} in stage3["gates"]  # plan agrees with check
     assert "AUTO-000" in [b["id"] for b in stage3["blocking"]]
+
+
+def test_never_reviewed_trading_tool_is_high_and_remediate_says_why(tmp_path: Path) -> None:
+    from tests.conftest import load_example, patched
+
+    def todo(tool: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        path = tmp_path / "setup.json"
+        path.write_text(json.dumps(patched(load_example("secure"),
+                                           {"/automation/third_party_tools": [tool]}, None)))
+        data = json.loads(invoke("remediate", str(path), "--as-of", AS_OF, "-f", "json").stdout)
+        text = invoke("remediate", str(path), "--as-of", AS_OF).stdout
+        return next(t for t in data["tasks"] if t["id"] == "AUTO-015"), text
+
+    never, text = todo({"name": "signal-bot", "access": "trading"})
+    assert never["severity"] == "high" and "never reviewed" in never["why"]
+    assert "  - Why high: severity high here: a tool with trading access" in text
+    stale, text = todo({"name": "signal-bot", "access": "trading", "reviewed_on": "2026-01-10"})
+    assert stale["severity"] == "medium" and stale["why"] is None
+    assert "  - Why " not in text.split("AUTO-015", 1)[1].split("- [ ]", 1)[0]
+
+
+def test_futures_on_a_cash_account_say_a_margin_account_is_needed() -> None:
+    s = Seen("cash_mobile")
+    perm3 = next(t for t in s.remediate["tasks"] if t["id"] == "PERM-003")
+    assert "margin account" in perm3["action"]

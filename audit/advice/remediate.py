@@ -25,6 +25,7 @@ class Task:
     evidence: tuple[str, ...]
     verify: tuple[str, ...]  # commands to run, in order
     verify_in_ibkr: str | None = None
+    why: str | None = None  # why the severity differs here (the check's severity_if reason)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def tasks(findings: list[Finding], advice: Advice, setup_path: str,
             tuple(evidence_text(e) for e in f.evidence),
             (shell_command("ibkr-audit", "explain", f.id),
              shell_command("ibkr-audit", "check", setup_path, "--only", f.id)),
-            f.check.verify_in_ibkr))
+            f.check.verify_in_ibkr,
+            f.note if f.note and f.note.startswith("severity ") else None))
     return out
 
 

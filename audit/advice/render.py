@@ -209,6 +209,8 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
         subject = f" — {t.subject}" if t.subject else ""
         out.append(f"- [ ] **{t.id}** {t.title}{subject}{stage}")
         out.append(f"  - Do: {t.action}")
+        if t.why:
+            out.append(f"  - Why {t.severity}: {t.why}")
         out.append(f"  - Where: {t.where}")
         for e in t.evidence:
             quoted = e.replace("`", "'")  # keep the code span intact
