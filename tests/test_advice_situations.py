@@ -119,7 +119,7 @@ def test_1_live_script_without_safeguards_is_urgent(tmp_path: Path) -> None:
     assert "Finish stage 0 first" not in stage3["note"]
     assert v.check_text.startswith("URGENT")
     assert v.plan_text.index("URGENT") < v.plan_text.index("RECOMMENDATION")
-    assert v.todo.index("## Urgent") < v.todo.index("## Critical")
+    assert v.todo.index("## Urgent") < v.todo.index("## First: the urgent items")
     assert v.check_run.exit_code == 1 and v.plan_run.exit_code == 1
 
 

@@ -201,10 +201,17 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
     if not items:
         out += ["Nothing to do: every check passes or does not apply.", ""]
     current = None
+    urgent_ids = {(u["id"], u.get("subject")) for u in header.get("urgent") or []}
     for t in items:
-        if t.severity != current:
-            current = t.severity
-            out += [f"## {current.capitalize()}", ""]
+        if (t.id, t.subject) in urgent_ids:
+            group = "First: the urgent items, in this order"
+        elif t.status == "manual":
+            group = f"{t.severity.capitalize()}, unknown (declare or check by hand)"
+        else:
+            group = t.severity.capitalize()
+        if group != current:
+            current = group
+            out += [f"## {current}", ""]
         stage = f" *(stage {t.stage})*" if t.stage is not None else ""
         subject = f" — {t.subject}" if t.subject else ""
         out.append(f"- [ ] **{t.id}** {t.title}{subject}{stage}")
