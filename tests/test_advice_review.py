@@ -209,3 +209,6 @@ def test_futures_on_a_cash_account_say_a_margin_account_is_needed() -> None:
     s = Seen("cash_mobile")
     perm3 = next(t for t in s.remediate["tasks"] if t["id"] == "PERM-003")
     assert "margin account" in perm3["action"]
+    perm2 = next(t for t in s.remediate["tasks"] if t["id"] == "PERM-002")
+    assert "level 2 (long calls and puts)" in perm2["action"]
+    assert "covered calls" in perm2["action"] and "level 1" in perm2["action"]
