@@ -174,7 +174,9 @@ def test_remediate_orders_by_severity_then_stage(tmp_path: Path) -> None:
                  str(out))
     markdown = out.read_text()
     assert markdown.count("- [ ] ") == 8
-    assert markdown.index("## Urgent") < markdown.index("## High")
+    assert markdown.index("## Urgent") < markdown.index("## First: the urgent items")
+    assert markdown.index("## First: the urgent items") < markdown.index("## Medium")
+    assert markdown.count("## Medium") == 1  # one heading per group, in task order
     assert "`ibkr-audit explain AUTO-002`" in markdown
     assert markdown.index("AUTO-002") < markdown.index("IFACE-005")
 

@@ -63,12 +63,42 @@ def views(tmp_path: Path, base: str, set_: dict[str, Any] | None = None,
     return Views(path, *extra)
 
 
+def _prerequisites() -> list[dict[str, Any]]:
+    from audit.advice import data
+    from audit.engine import checklist
+
+    return list(data.load(checklist.load()).prerequisites)
+
+
+def assert_next_step_rule(findings: list[tuple[str, str, str]], urgent: list[str],
+                          step: dict[str, Any] | None) -> None:
+    """The shared rule (docs/advice.md): the first urgent item; else a worst failure or a
+    failing/unknown prerequisite it waits on; else the worst unknown; else None."""
+    failing = [(i, sev) for i, sev, st in findings if st == "fail"]
+    manual = [(i, sev) for i, sev, st in findings if st == "manual"]
+    if urgent:
+        assert step is not None and step["id"] == urgent[0]
+    elif failing:
+        worst = max(SEVERITY_RANK[sev] for _i, sev in failing)
+        worst_ids = {i for i, sev in failing if SEVERITY_RANK[sev] == worst}
+        waits = {cid for rule in _prerequisites() if worst_ids & set(rule["checks"])
+                 for cid in rule["first"]}
+        assert step is not None
+        assert step["id"] in worst_ids or (
+            step["id"] in waits and step["status"] in ("fail", "manual")), (step, worst_ids)
+    elif manual:
+        worst = max(SEVERITY_RANK[sev] for _i, sev in manual)
+        assert step is not None and step["status"] == "manual"
+        assert SEVERITY_RANK[step["severity"]] == worst
+    else:
+        assert step is None
+
+
 def assert_worst_first(v: Views) -> None:
-    failing = [f for f in v.check["findings"] if f["status"] == "fail"]
     step = v.plan["next_step"]
     assert step is not None
-    worst = max(SEVERITY_RANK[f["severity"]] for f in failing)
-    assert SEVERITY_RANK[step["severity"]] == worst
+    assert_next_step_rule([(f["id"], f["severity"], f["status"]) for f in v.check["findings"]],
+                          [u["id"] for u in v.plan["urgent"]], step)
     assert v.remediate["tasks"][0]["id"] == step["id"]  # remediate agrees with plan
 
 
@@ -89,7 +119,7 @@ def test_1_live_script_without_safeguards_is_urgent(tmp_path: Path) -> None:
     assert "Finish stage 0 first" not in stage3["note"]
     assert v.check_text.startswith("URGENT")
     assert v.plan_text.index("URGENT") < v.plan_text.index("RECOMMENDATION")
-    assert v.todo.index("## Urgent") < v.todo.index("## Critical")
+    assert v.todo.index("## Urgent") < v.todo.index("## First: the urgent items")
     assert v.check_run.exit_code == 1 and v.plan_run.exit_code == 1
 
 
@@ -215,7 +245,7 @@ def test_5_ibkr_desktop_is_in_the_accessible_family(tmp_path: Path) -> None:
                                    "/profile/interfaces": ["mobile", "client_portal",
                                                            "desktop"]})
     assert v.plan["recommendation"]["beyond"] == []
-    assert v.status("IFACE-008") == "pass" and v.status("IFACE-003") == "pass"
+    assert v.status("IFACE-008") == "skip" and v.status("IFACE-003") == "pass"  # one task
     assert "Beyond what you need" not in v.plan_text
 
 
@@ -262,8 +292,9 @@ def test_6_low_operational_tolerance_while_running_tws_raises_severity(
                                    "/permissions/margin": "cash",
                                    "/permissions/options_level": 0,
                                    "/permissions/futures": False})
-    finding = v.finding("IFACE-008")
+    finding = v.finding("IFACE-003")  # all low: IFACE-003 carries the task, IFACE-008 skips
     assert finding["status"] == "fail" and finding["severity"] == "medium"
+    assert v.status("IFACE-008") == "skip"
     assert set(v.plan["recommendation"]["beyond"]) == {"tws", "api"}
 
 
@@ -351,8 +382,11 @@ def test_9_near_empty_setup_says_what_is_unknown_and_strict_fails(tmp_path: Path
     assert "including 2 critical" in v.check_text
     assert v.check_run.exit_code == 0
     assert "including 2 critical" in v.plan_text
-    assert v.plan["next_step"] is None  # nothing failed, but nothing is called done either
-    assert "LOGIN-001 (critical, manual)" in v.plan_text.split("NEXT STEP:")[1]
+    step = v.plan["next_step"]  # nothing failed: the first critical unknown, in JSON and text
+    assert step["id"] == "LOGIN-001" and step["status"] == "manual"
+    assert step["severity"] == "critical"
+    assert "LOGIN-001 (critical, unknown, stage 0)" in v.plan_text.split("NEXT STEP:")[1]
+    assert v.todo.index("LOGIN-001") < v.todo.index("LOGIN-002")
     assert "Every stage you need is done" not in v.plan_text
     strict = views(tmp_path, "minimal", None, None, "--strict")
     assert strict.check_run.exit_code == 1 and strict.plan_run.exit_code == 1
@@ -380,13 +414,11 @@ def test_invariants_over_bundled_examples(example: str) -> None:
     v = Views(EXAMPLES / example)
     failing = [f for f in v.check["findings"] if f["status"] == "fail"]
     step = v.plan["next_step"]
-    if failing:
-        worst = max(SEVERITY_RANK[f["severity"]] for f in failing)
-        assert step is not None and SEVERITY_RANK[step["severity"]] == worst
-        assert step["id"] in {f["id"] for f in failing
-                              if SEVERITY_RANK[f["severity"]] == worst}
-    else:
-        assert step is None
+    assert_next_step_rule([(f["id"], f["severity"], f["status"]) for f in v.check["findings"]],
+                          [u["id"] for u in v.plan["urgent"]], step)
+    if step is not None:  # one order in every view
+        assert v.remediate["tasks"][0]["id"] == step["id"]
+        assert f"NEXT STEP: {step['id']} " in v.plan_text
     rec = v.plan["recommendation"]
     interface_failures = [f for f in failing if f["area"] == "interfaces"]
     assert bool(interface_failures) == bool(rec.get("to_add") or rec.get("beyond"))
@@ -411,12 +443,11 @@ def test_invariants_over_generated_setups(doc: dict[str, Any], tmp_path: Path) -
                        Options(as_of=dt.date.fromisoformat(AS_OF)))
     findings = analysis.report.findings
     failing = [f for f in findings if f.status.value == "fail"]
-    if failing:
-        worst = max(f.severity.rank for f in failing)
-        assert analysis.next_step is not None
-        assert SEVERITY_RANK[analysis.next_step.severity] == worst
-    else:
-        assert analysis.next_step is None
+    step = analysis.next_step
+    assert_next_step_rule([(f.id, f.severity.value, f.status.value) for f in findings],
+                          [u.id for u in analysis.urgent],
+                          None if step is None else {"id": step.id, "severity": step.severity,
+                                                     "status": step.status})
     rec = analysis.recommendation
     interface_failures = [f for f in failing if f.check.area == "interfaces"]
     assert bool(interface_failures) == bool(rec.to_add or rec.beyond), (

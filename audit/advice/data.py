@@ -24,6 +24,7 @@ class Advice:
     stages: tuple[dict[str, Any], ...]
     baseline: tuple[str, ...] = ()
     urgent: tuple[dict[str, Any], ...] = ()
+    prerequisites: tuple[dict[str, Any], ...] = ()
 
 
 @cache
@@ -55,7 +56,7 @@ def load(lists: Checklists, directory: Path | None = None) -> Advice:
 
 def _load(lists: Checklists, directory: Path) -> Advice:
     merged: dict[str, list[dict[str, Any]]] = {"rules": [], "costly_errors": [], "stages": [],
-                                               "urgent": []}
+                                               "urgent": [], "prerequisites": []}
     baseline: list[str] = []
     problems: list[Problem] = []
     for name in ADVICE_FILES:
@@ -82,12 +83,13 @@ def _load(lists: Checklists, directory: Path) -> Advice:
         raise ChecklistError(problems)
     return Advice(tuple(merged["rules"]), tuple(merged["costly_errors"]),
                   tuple(sorted(merged["stages"], key=lambda s: int(s["stage"]))), tuple(baseline),
-                  tuple(merged["urgent"]))
+                  tuple(merged["urgent"]), tuple(merged["prerequisites"]))
 
 
 def _semantic(entry: dict[str, Any], lists: Checklists, file: str, pointer: str) -> list[Problem]:
     known = {c.id for c in lists.checks}
     named = [*entry.get("gates", []), *entry.get("related", []), *entry.get("checks", []),
+             *entry.get("first", []),
              *([entry["while_applies"]] if "while_applies" in entry else [])]
     problems = [Problem(f"unknown check {cid!r}", file=file, pointer=pointer)
                 for cid in named if cid not in known]

@@ -84,6 +84,12 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
             assume = paper["assume"]
         if assume:
             gate_findings = evaluate(_assumed(setup, assume), lists, options, gate_checks)
+            # A what-if cannot settle the fact a gate asks you to declare (AUTO-000 asks
+            # whether automation runs; the what-if assumes it): keep the real finding.
+            settled = {f.id for f in findings if f.status.value in ("manual", "fail")
+                       and _asks_for(f.check, assume)}
+            gate_findings = [f for f in gate_findings if f.id not in settled] + [
+                f for f in findings if f.id in settled]
         else:
             gate_findings = [f for f in findings if f.id in stage["gates"]]
         gates = tuple((cid, worst_status(gate_findings, cid)) for cid in stage["gates"])
@@ -97,7 +103,9 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                                        "manual", "info",
                                        "Declare your goals (profile.goals) so the plan can tell "
                                        "whether you need this stage."))
-        switched_on = all(i in used for i in interfaces) and _switched_on(stage, evaluator)
+        # A running automation's stage is in use whatever profile.interfaces says.
+        switched_on = _switched_on(stage, evaluator) and (
+            "assume_when" in stage or all(i in used for i in interfaces))
         notes = []
         if in_paper:
             notes.append(_progress(setup, paper, params))
@@ -108,11 +116,17 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                          "else.")
         elif earlier_blocked and not switched_on:
             notes.append(f"Finish stage {earlier_blocked[0]} first.")
+        elif earlier_blocked:
+            failing_ids = ", ".join(b.id for r in results if r.stage == earlier_blocked[0]
+                                    for b in r.blocking)
+            notes.append(f"You already run this stage, but it relies on stage "
+                         f"{earlier_blocked[0]}, whose gates fail ({failing_ids}): not done "
+                         "until they pass.")
         if assume and not in_paper:
             notes.append("Gates are evaluated as if this stage were switched on today.")
         if in_paper:
             status = "in_progress"
-        elif blocking or (earlier_blocked and not switched_on):
+        elif blocking or earlier_blocked:
             status = "blocked"
             earlier_blocked.append(stage["stage"])
         elif switched_on:
@@ -123,6 +137,12 @@ def build_plan(setup: Setup, lists: Checklists, options: Options, advice: Advice
                                    status, gates, tuple(blocking), " ".join(n for n in notes if n),
                                    tuple(stage.get("next_steps", [])), strategies))
     return results
+
+
+def _asks_for(check: Check, assume: dict[str, Any]) -> bool:
+    """Whether ``check`` only asks for a fact that ``assume`` sets."""
+    tree = check.pass_if
+    return isinstance(tree, dict) and tree.get("fact") in assume and "declared" in tree
 
 
 def _severity(found: list[Finding], cid: str, by_id: dict[str, Check]) -> str:

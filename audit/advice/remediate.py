@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from audit.advice.data import Advice
-from audit.advice.rank import order_key, positions
+from audit.advice.rank import ordered, positions
 from audit.model import Finding, Status
 from audit.reports.common import evidence_text
 from audit.textsafe import shell_command
@@ -24,6 +25,7 @@ class Task:
     evidence: tuple[str, ...]
     verify: tuple[str, ...]  # commands to run, in order
     verify_in_ibkr: str | None = None
+    why: str | None = None  # why the severity differs here (the check's severity_if reason)
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,14 @@ def stage_of(advice: Advice) -> dict[str, int]:
 
 
 def where(finding: Finding, interfaces: tuple[str, ...]) -> str:
-    """Where to make the fix, for the interface the trader actually uses."""
+    """Where to make the fix, for the interface the trader actually uses: the first
+    entry of the check's ``where`` (in the order the checklist writes them, most
+    specific first) that names one of ``interfaces``."""
     check = finding.check
     by_interface = check.where_by_interface or {}
-    for name in interfaces:
-        if name in by_interface:
-            return by_interface[name]
+    for name, text in by_interface.items():
+        if name in interfaces:
+            return text
     if check.where_in_ibkr:
         return check.where_in_ibkr
     if by_interface:
@@ -56,13 +60,24 @@ def where(finding: Finding, interfaces: tuple[str, ...]) -> str:
     return f"Your setup file, at {pointer or 'the top level'} (a fact to declare or correct)"
 
 
+def where_keys(data: dict[str, Any], current: tuple[str, ...]) -> tuple[str, ...]:
+    """The interfaces ``where`` may name for this setup: those in use, plus
+    ``client_portal_api`` when the automation connects through the Client Portal API
+    (then the TWS/Gateway socket-API texts do not apply to it)."""
+    automation = data.get("automation")
+    api = automation.get("api") if isinstance(automation, dict) else None
+    if api == "client_portal_api":
+        return ("client_portal_api", *(i for i in current if i != "api"))
+    return current
+
+
 def tasks(findings: list[Finding], advice: Advice, setup_path: str,
           interfaces: tuple[str, ...] = ()) -> list[Task]:
-    """One task per failing or manual finding: failures by the shared ranking, then
-    what is unknown, by severity."""
+    """One task per failing or manual finding, in the shared order (:func:`ordered`):
+    failures worst first, each after the prerequisites it waits on, then what is
+    unknown, by severity."""
     places = positions(advice)
-    chosen = [f for f in findings if f.status in (Status.FAIL, Status.MANUAL)]
-    chosen.sort(key=lambda f: (f.status is not Status.FAIL, order_key(f, places)))
+    chosen = ordered(findings, advice)
     out = []
     for f in chosen:
         action = f.check.remediation
@@ -75,7 +90,8 @@ def tasks(findings: list[Finding], advice: Advice, setup_path: str,
             tuple(evidence_text(e) for e in f.evidence),
             (shell_command("ibkr-audit", "explain", f.id),
              shell_command("ibkr-audit", "check", setup_path, "--only", f.id)),
-            f.check.verify_in_ibkr))
+            f.check.verify_in_ibkr,
+            f.note if f.note and f.note.startswith("severity ") else None))
     return out
 
 

@@ -78,28 +78,17 @@ def plan_dict(header: dict[str, Any], rec: Recommendation, mismatches: list[Find
 
 def next_step(stages: list[StageResult], step: dict[str, Any] | None = None,
               unknown: str = "") -> str:
-    """The worst failing finding first; the stage walk only once nothing fails."""
+    """The text of the JSON ``next_step``, so both always name the same thing."""
     if step is not None:
         stage = f", stage {step['stage']}" if step.get("stage") is not None else ""
         subject = f" ({step['subject']})" if step.get("subject") else ""
-        return (f"{step['id']} ({step['severity']}{stage}) {step['title']}{subject}: "
+        state = ", unknown" if step.get("status") == "manual" else ""
+        return (f"{step['id']} ({step['severity']}{state}{stage}) {step['title']}{subject}: "
                 f"{step['action']}")
-    for s in stages:
-        if s.status in ("done", "not_needed"):
-            continue
-        if s.status == "ready":
-            first = s.next_steps[0] if s.next_steps else "adopt its interfaces"
-            return f"Stage {s.stage} ({s.name}) is ready: {first}"
-        if s.blocking:
-            b = s.blocking[0]
-            return (f"Stage {s.stage} ({s.name}) is {s.status.replace('_', ' ')}; start with "
-                    f"{b.id} ({b.severity}, {b.status}): {b.remediation}")
-        if s.status == "in_progress":
-            return f"Stage {s.stage} ({s.name}) is in progress. {s.note}"
-        return f"Stage {s.stage} ({s.name}) waits for an earlier stage."
-    if unknown and not unknown.startswith("0 "):
-        return (f"Nothing failed, but {unknown}: declare those facts (see 'ibkr-audit check') "
-                "before trusting this plan.")
+    ready = next((s for s in stages if s.status == "ready"), None)
+    if ready is not None:
+        first = ready.next_steps[0] if ready.next_steps else "adopt its interfaces"
+        return f"Stage {ready.stage} ({ready.name}) is ready: {first}"
     return "Every stage you need is done. Re-run the audit on a schedule to keep it that way."
 
 
@@ -212,14 +201,23 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
     if not items:
         out += ["Nothing to do: every check passes or does not apply.", ""]
     current = None
+    urgent_ids = {(u["id"], u.get("subject")) for u in header.get("urgent") or []}
     for t in items:
-        if t.severity != current:
-            current = t.severity
-            out += [f"## {current.capitalize()}", ""]
+        if (t.id, t.subject) in urgent_ids:
+            group = "First: the urgent items, in this order"
+        elif t.status == "manual":
+            group = f"{t.severity.capitalize()}, unknown (declare or check by hand)"
+        else:
+            group = t.severity.capitalize()
+        if group != current:
+            current = group
+            out += [f"## {current}", ""]
         stage = f" *(stage {t.stage})*" if t.stage is not None else ""
         subject = f" — {t.subject}" if t.subject else ""
         out.append(f"- [ ] **{t.id}** {t.title}{subject}{stage}")
         out.append(f"  - Do: {t.action}")
+        if t.why:
+            out.append(f"  - Why {t.severity}: {t.why}")
         out.append(f"  - Where: {t.where}")
         for e in t.evidence:
             quoted = e.replace("`", "'")  # keep the code span intact

@@ -10,6 +10,7 @@ from audit.advice import data as advice_data
 from audit.advice import rank
 from audit.advice.plan import StageResult, build_plan
 from audit.advice.recommend import Recommendation, mismatch_findings, recommend
+from audit.advice.remediate import where_keys
 from audit.auditor import audit_setup
 from audit.engine.checklist import Checklists
 from audit.engine.evaluate import Options, evaluator_for
@@ -29,6 +30,7 @@ class Analysis:
     next_step: rank.NextStep | None
 
     name: str | None = None
+    where_keys: tuple[str, ...] = ()  # interfaces the remediate "Where" may name
 
     def header(self) -> dict[str, Any]:
         return {"tool": "ibkr-audit", "version": __version__, "setup": self.report.setup_path,
@@ -47,4 +49,5 @@ def analyse(setup: Setup, lists: Checklists, options: Options,
     shown = (Redactor(setup.secrets(), options.show_account_ids).text(name)
              if isinstance(name, str) else None)
     return Analysis(report, advice, rec, mismatch_findings(findings), stages,
-                    rank.urgent(findings, advice), rank.next_step(findings, advice), shown)
+                    rank.urgent(findings, advice), rank.next_step(findings, advice), shown,
+                    where_keys(setup.data, rec.current))

@@ -103,7 +103,7 @@ def remediate_command(setup: str, output: str | None, request: Request, strict: 
     analysis = _analyse(setup, request)
     findings = list(analysis.report.findings)
     items = remediation.tasks(findings, analysis.advice, analysis.report.setup_path,
-                              analysis.recommendation.current)
+                              analysis.where_keys)
     waived = remediation.accepted(findings)
     header = {**analysis.header(), "urgent": urgent_dicts(analysis.urgent),
               "next_step": next_step_dict(analysis.next_step), "unknown": unknown_text(findings)}

@@ -74,6 +74,11 @@ def summary_line(report: Report, fail_on: Severity | None) -> str:
         verdict = f"{len(gate)} at or above {fail_on.value}"
     else:
         verdict = f"nothing failed at or above {fail_on.value}"
+    if critical_unknown:  # never let "nothing failed" hide an unknown critical check
+        ids = ", ".join(sorted({f.id for f in report.findings
+                                if f.status is Status.MANUAL and f.severity is Severity.CRITICAL}))
+        verdict += (f", but {critical_unknown} critical check(s) are unknown ({ids}): "
+                    "declare them, or gate on them with --strict")
     return f"Summary: {', '.join(parts)}. {verdict}."
 
 
