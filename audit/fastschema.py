@@ -43,7 +43,9 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return (type(value).__name__, value)
     if isinstance(value, int | float):
-        return ("number", float(value))
+        # Not float(value): an integer past 1e308 would overflow (issue 14). Python
+        # compares and hashes 1 and 1.0 alike, so JSON equality holds as it is.
+        return ("number", value)
     if isinstance(value, list):
         return ("array", tuple(_canonical(v) for v in value))
     return ("object", tuple(sorted((k, _canonical(v)) for k, v in value.items())))

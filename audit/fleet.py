@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import heapq
 import os
+import signal
+import stat
 import sys
 import time
 from collections import Counter
@@ -31,27 +33,67 @@ GLOB_CHARS = set("*?[")
 KEEP_INVALID = 20
 
 
+def _is_dir(argument: str) -> bool:
+    try:
+        return Path(argument).is_dir()
+    except OSError:  # a name too long: not a directory; reading it will say why
+        return False
+
+
+def _is_glob(argument: str) -> bool:
+    # A path that exists is always taken literally, even 'client[1].json'.
+    return bool(GLOB_CHARS & set(argument)) and not os.path.lexists(argument)
+
+
 def is_fleet(arguments: tuple[str, ...]) -> bool:
-    return any(Path(a).is_dir() or GLOB_CHARS & set(a) for a in arguments)
+    return any(_is_dir(a) or _is_glob(a) for a in arguments)
 
 
 def expand(arguments: tuple[str, ...]) -> list[str]:
     """Files, every *.json under directories (recursively), and glob matches, in order."""
+    return scan(arguments)[0]
+
+
+def _regular(path: str, problems: list[str]) -> bool:
+    """Only regular files are audited from a directory or glob; a FIFO would hang."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError as exc:
+        problems.append(f"{clean(path)}: cannot read: {exc.strerror or exc}")
+        return False
+    if stat.S_ISREG(mode):
+        return True
+    if not stat.S_ISDIR(mode):
+        problems.append(f"{clean(path)}: skipped: not a regular file")
+    return False
+
+
+def scan(arguments: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """What :func:`expand` finds, plus what it could not look at (each one a problem:
+    unreadable directories, FIFOs and other non-regular files)."""
     out: list[str] = []
+    problems: list[str] = []
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(f"{clean(str(exc.filename))}: cannot read directory: "
+                        f"{exc.strerror or exc}")
+
     for argument in arguments:
-        if Path(argument).is_dir():
-            for root, dirs, files in os.walk(argument):
+        if _is_dir(argument):
+            for root, dirs, files in os.walk(argument, onerror=unreadable):
                 dirs.sort()
-                out.extend(str(Path(root) / f) for f in sorted(files) if f.endswith(".json"))
-        elif GLOB_CHARS & set(argument):
+                out.extend(path for path in (str(Path(root) / f) for f in sorted(files)
+                                             if f.endswith(".json"))
+                           if _regular(path, problems))
+        elif _is_glob(argument):
             import glob
 
             # glob.glob, not Path.glob: users pass absolute as well as relative patterns.
             matches = glob.glob(argument, recursive=True)  # noqa: PTH207
-            out.extend(sorted(p for p in matches if Path(p).is_file()))
+            out.extend(sorted(p for p in matches if _regular(p, problems)))
         else:
             out.append(argument)
-    return out
+    return out, problems
 
 
 @dataclass(frozen=True)
@@ -75,6 +117,7 @@ class Result:
     failed: tuple[str, ...] = ()
     worst: int = -1
     gate: bool = False
+    internal: bool = False  # the error is a bug of ours, not bad input
 
 
 _JOB: Job | None = None
@@ -82,6 +125,13 @@ _JOB: Job | None = None
 
 def _init(job: Job) -> None:
     global _JOB
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        # A worker: Ctrl-C is the parent's to handle (one line, exit 130), and the
+        # parent's SIGTERM handler must not run here; Pool.terminate() ends workers.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if job.fmt == "text":  # a line per setup: statuses only, no evidence to build
         job = replace(job, options=replace(job.options, keep_evidence=False))
     _JOB = job
@@ -123,6 +173,9 @@ def _audit_one(path: str) -> Result:
                             extra_waivers=list(job.extra_waivers), waiver_file=job.waiver_file)
     except AuditError as exc:
         return Result(path, "", "; ".join(p.render() for p in exc.problems))
+    except Exception as exc:  # a bug must not take the rest of the fleet down with it
+        return Result(path, "", f"{clean(path)}: internal error: {type(exc).__name__}: "
+                                f"{clean(str(exc))[:200]} (please report it)", internal=True)
     # One pass over the findings for everything the summary needs.
     counts = dict.fromkeys(_STATUS_NAMES.values(), 0)
     failed_ids: set[str] = set()
@@ -154,6 +207,7 @@ class Summary:
     gate_failures: int = 0
     # Most chunks of files ever handed to workers and not yet written out (see run()).
     peak_in_flight: int = 0
+    internal_errors: int = 0
     check_failures: Counter[str] = field(default_factory=Counter)
     worst: list[tuple[int, int, str]] = field(default_factory=list)  # min-heap of the 10 worst
     invalid_files: list[str] = field(default_factory=list)
@@ -161,6 +215,7 @@ class Summary:
     def add(self, result: Result) -> None:
         if result.error is not None:
             self.invalid += 1
+            self.internal_errors += result.internal
             if len(self.invalid_files) < KEEP_INVALID:
                 self.invalid_files.append(result.error)
             return
@@ -253,16 +308,19 @@ class _Window:
         self._slots.release(self.size + 1)
 
 
-def run(paths: list[str], job: Job, jobs: int, out: Writer, progress: bool, *,
+def run(paths: list[str], job: Job, jobs: int, out: Writer, progress: bool,
+        problems: list[str] | tuple[str, ...] = (), *,
         chunk: int | None = None, window: int | None = None) -> tuple[Summary, float]:
     """Audit ``paths`` with ``jobs`` processes, writing each output as it finishes.
+
+    ``problems`` (from :func:`scan`) are reported and counted as invalid files.
 
     Files go to workers in chunks of ``chunk``; at most ``window`` chunks (default
     ``IN_FLIGHT_PER_JOB`` per process) are out at any time, so memory stays flat
     however slowly ``out`` accepts what is written.
     """
     summary = Summary()
-    bar = Progress(len(paths), progress)
+    bar = Progress(len(paths) + len(problems), progress)
     started = time.monotonic()
     if job.fmt == "json":
         out.write("[\n")
@@ -287,6 +345,12 @@ def run(paths: list[str], job: Job, jobs: int, out: Writer, progress: bool, *,
                 out.write(result.output)
         bar.update(summary.audited + summary.invalid)
 
+    for problem in problems:
+        emit(Result("", "", problem))
+    if "-" in paths:  # standard input belongs to this process, not to a worker
+        _init(job)
+        emit(audit_one("-"))
+        paths = [p for p in paths if p != "-"]
     if jobs <= 1 or len(paths) < 2:
         _init(job)
         for path in paths:

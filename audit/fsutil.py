@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from audit.errors import OutputError, Problem
@@ -19,7 +20,9 @@ class Sink:
         self.fd = fd
 
     def write(self, data: str | bytes) -> int:
-        payload = data.encode("utf-8") if isinstance(data, str) else data
+        # A lone surrogate (from a "\ud800" escape in a setup) is written as that same
+        # escape: valid in JSON, readable anywhere else; never an encoding crash.
+        payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
         view = memoryview(payload)
         while view:
             view = view[os.write(self.fd, view):]
@@ -40,13 +43,14 @@ def atomic_writer(path: str | Path, mode: int = PRIVATE) -> Iterator[Sink]:
     :class:`OutputError` naming the path.
     """
     target = Path(path)
-    if target.is_dir():
-        raise OutputError([Problem("is a directory; give a file name", file=str(target))])
+    check_target(target)
     directory = target.parent
     import tempfile  # only runs that write a file pay for it (and shutil, random)
 
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        # A short prefix: the temp name must fit where the target's name just fits.
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:32]}.", suffix=".tmp",
+                                        dir=directory)
     except OSError as exc:
         raise _cannot_write(target, exc) from None
     try:
@@ -64,6 +68,40 @@ def atomic_writer(path: str | Path, mode: int = PRIVATE) -> Iterator[Sink]:
             raise _cannot_write(target, exc) from None
         raise
     _fsync_dir(directory)
+
+
+def check_target(target: Path) -> None:
+    """Refuse targets a rename would destroy or that cannot be a file name.
+
+    Only a missing path or a regular file (or a link to one) is replaced: renaming
+    over ``/dev/null``, a FIFO or a socket would replace the node itself (as root,
+    ``--output /dev/null`` would leave a regular file there).
+    """
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:  # a name too long, a loop of links, a parent that is a file
+        raise _cannot_write(target, exc) from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise OutputError([Problem("is a directory; give a file name", file=str(target))])
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise OutputError([Problem("exists and is not a regular file (a device, FIFO or "
+                                   "socket); refusing to replace it; use - for stdout",
+                                   file=str(target))])
+
+
+def refuse_overwriting_inputs(output: str | None, inputs: Iterable[str]) -> None:
+    """``--output`` must not name a file the run reads (the setup would become a report)."""
+    if not output or output == "-":
+        return
+    for source in inputs:
+        if source == "-":
+            continue
+        with contextlib.suppress(OSError):
+            if Path(output).samefile(source):
+                raise OutputError([Problem(f"is also an input ({source}); refusing to "
+                                           "overwrite it with the output", file=output)])
 
 
 def write_atomic(path: str | Path, data: str | bytes, mode: int = PRIVATE) -> None:

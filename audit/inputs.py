@@ -21,7 +21,8 @@ from audit.pointer import join
 from audit.secrets.scan import SecretHit, scan
 
 STDIN = "-"
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# Strings (group 1 marks an object key: a colon follows) and brackets.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\n\r]*:)?|[\[\]{}]')
 _CONSTANTS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(NaN|-?Infinity)')
 
 
@@ -94,8 +95,45 @@ class _Constant(ValueError):
     pass
 
 
+class _Number(ValueError):
+    """A number no setup needs: too many digits, or too large for a float (issue 14)."""
+
+    def __init__(self, literal: str, message: str) -> None:
+        super().__init__(message)
+        self.literal = literal
+
+
+# Integers longer than this are refused while parsing (with their pointer), before
+# Python's int/str conversion limit (4,300 digits) or a float conversion can fail later.
+MAX_INT_DIGITS = 30
+
+
 def _reject_constant(name: str) -> Any:
     raise _Constant(name)
+
+
+def _parse_int(literal: str) -> int:
+    if len(literal) > MAX_INT_DIGITS + 1 and len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Number(literal, f"integer has {len(literal.lstrip('-')):,} digits, more than "
+                               f"the {MAX_INT_DIGITS} any setting needs")
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    value = float(literal)
+    if value in (float("inf"), float("-inf")):
+        raise _Number(literal, f"{literal[:20]}{'...' if len(literal) > 20 else ''} is too "
+                               "large for a JSON number (it would become Infinity)")
+    return value
+
+
+def _number_place(text: str, literal: str) -> tuple[str | None, int | None]:
+    """Pointer and line of the first number spelt ``literal`` (the JSON syntax is valid)."""
+    positions = build_position_map(text)
+    for pointer, (start, end) in positions.spans.items():
+        if end - start == len(literal) and text.startswith(literal, start):
+            return pointer, positions.line_col(start)[0]
+    return None, None
 
 
 def parse(text: str, path: str, limits: Limits) -> Any:
@@ -103,18 +141,15 @@ def parse(text: str, path: str, limits: Limits) -> Any:
     if not text.strip():
         raise InputError([Problem(
             "file is empty; a setup needs at least schema_version and profile", file=path)])
-    _check_depth(text, path, limits)
-    duplicates = False
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        nonlocal duplicates
-        result = dict(items)
-        if len(result) != len(items):
-            duplicates = True
-        return result
-
+    # Duplicate keys: the text names more keys than the parsed objects hold. Counting
+    # them (issue 14) spares the pairs hook, which doubled the peak memory of a large file.
+    keys_in_text = _check_depth(text, path, limits)
     try:
-        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant,
+                           parse_int=_parse_int, parse_float=_parse_float)
+    except _Number as exc:
+        pointer, line = _number_place(text, exc.literal)
+        raise InputError([Problem(str(exc), file=path, line=line, pointer=pointer)]) from None
     except _Constant as exc:
         line, col = _constant_position(text)
         raise InputError([Problem(f"{exc} is not valid JSON (use a number or leave the field out)",
@@ -124,14 +159,14 @@ def parse(text: str, path: str, limits: Limits) -> Any:
                                   column=exc.colno)]) from None
     except RecursionError:  # pragma: no cover - the depth check runs first
         raise InputError([Problem("nesting is too deep", file=path)]) from None
-    if duplicates:
+    if keys_in_text != _count_members(value):
         scan_and_learn(value)  # the error names keys: any that are secrets must be known
         positions = build_position_map(text)
         raise InputError([
             Problem("duplicate key; JSON readers disagree on which value wins, so keep only one",
                     file=path, line=(positions.locate(p) or (None, None))[0], pointer=p)
             for p in positions.duplicates
-        ])
+        ] or [Problem("duplicate key; JSON readers disagree on which value wins", file=path)])
     return value
 
 
@@ -148,11 +183,28 @@ def scan_and_learn(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
     return credentials, accounts
 
 
-def _check_depth(text: str, path: str, limits: Limits) -> None:
+def _count_members(value: Any) -> int:
+    count = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return count
+
+
+def _check_depth(text: str, path: str, limits: Limits) -> int:
+    """Refuse nesting deeper than the limit; returns how many object keys the text has."""
     depth = 0
+    keys = 0
     for match in _TOKENS.finditer(text):
         lexeme = match.group(0)
-        if lexeme in "[{":
+        if lexeme[0] == '"':
+            keys += match.group(1) is not None
+        elif lexeme in "[{":
             depth += 1
             if depth > limits.max_depth:
                 line = text.count("\n", 0, match.start()) + 1
@@ -161,6 +213,7 @@ def _check_depth(text: str, path: str, limits: Limits) -> None:
                     "(raise it with --max-depth if this is intended)", file=path, line=line)])
         elif lexeme in "]}":
             depth -= 1
+    return keys
 
 
 def _constant_position(text: str) -> tuple[int | None, int | None]:
@@ -178,6 +231,8 @@ def _within_sizes(value: Any, limits: Limits) -> bool:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
+            if len(node) > limits.max_items:  # issue 14: 300,000 keys is no setup
+                return False
             for key, item in node.items():
                 if len(key) > limits.max_string:
                     return False
@@ -199,6 +254,11 @@ def check_sizes(value: Any, path: str, limits: Limits) -> list[Problem]:
     while stack:
         pointer, node = stack.pop()
         if isinstance(node, dict):
+            if len(node) > limits.max_items:
+                problems.append(Problem(
+                    f"object has {len(node):,} keys, more than the limit of {limits.max_items:,}"
+                    " (raise it with --max-items)", file=path, pointer=pointer))
+                continue
             stack.extend((join(pointer, k), v) for k, v in node.items())
             keys = node
         elif isinstance(node, list):

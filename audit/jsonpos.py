@@ -75,18 +75,29 @@ class _Stop(Exception):
     pass
 
 
-def build_position_map(text: str) -> PositionMap:
-    """Scan ``text`` and record where every object member and array item starts."""
+def build_position_map(text: str, want: set[str] | None = None) -> PositionMap:
+    """Scan ``text`` and record where every object member and array item starts.
+
+    With ``want``, the scan stops as soon as all those pointers are found (a few
+    error lines in a 4 MB file need not map all of it); the map is then partial.
+    """
     result = PositionMap(text)
     with contextlib.suppress(_Stop, ValueError, IndexError, RecursionError):
-        _Scanner(text, result).run()
+        _Scanner(text, result, set(want) if want is not None else None).run()
     return result
 
 
 class _Scanner:
-    def __init__(self, text: str, out: PositionMap) -> None:
+    def __init__(self, text: str, out: PositionMap, want: set[str] | None = None) -> None:
         self.text = text
         self.out = out
+        self.want = want
+
+    def found(self, pointer: str) -> None:
+        if self.want is not None:
+            self.want.discard(pointer)
+            if not self.want:
+                raise _Stop
 
     def skip_ws(self, i: int) -> int:
         m = _WS.match(self.text, i)
@@ -97,6 +108,8 @@ class _Scanner:
         if self.text.startswith("\ufeff", i):
             i = self.skip_ws(i + 1)
         self.out.positions[""] = self.out.line_col(i)
+        if self.want is not None:
+            self.found("")
         self.value(i, "")
 
     def value(self, i: int, pointer: str) -> int:
@@ -132,6 +145,8 @@ class _Scanner:
                 # Like json.loads, the later member wins; point at it.
             seen.add(key)
             self.out.positions[child] = self.out.line_col(key_start)
+            if self.want is not None:
+                self.found(child)
             i = self.skip_ws(i)
             i = self.skip_ws(i + 1)  # past ':'
             i = self.skip_ws(self.value(i, child))
@@ -147,6 +162,8 @@ class _Scanner:
         while True:
             child = join(pointer, index)
             self.out.positions[child] = self.out.line_col(i)
+            if self.want is not None:
+                self.found(child)
             i = self.skip_ws(self.value(i, child))
             if self.text[i] == "]":
                 return i + 1

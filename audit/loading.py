@@ -31,6 +31,7 @@ from audit.schema import (
     SCHEMAS,
     _type_of,
     describe_schema_error,
+    iter_schema_errors,
     load_schema,
     schema_errors,
     schema_problems,
@@ -95,7 +96,7 @@ def load_setup(path: str, limits: Limits | None = None, *,
             file=display, line=1, pointer=""))
     if problems:
         raise InputError(_locate(problems, setup))
-    found = schema_problems(schema_errors(data), display, redactor=redactor)
+    found = schema_problems(iter_schema_errors(data), display, redactor=redactor)
     if found:
         raise InputError(_locate(found, setup))
     return setup
@@ -103,10 +104,19 @@ def load_setup(path: str, limits: Limits | None = None, *,
 
 def _locate(problems: list[Problem], setup: Setup) -> list[Problem]:
     """Add line numbers and sort by position, then pointer; drop exact repeats."""
+    # Map only as far as the problems need (issue 14: 300,000 keys, 100 problems shown).
+    wanted = {p.pointer for p in problems if p.pointer is not None and p.line is None}
+    positions = build_position_map(setup.text, wanted) if wanted else None
+
+    def line_of(pointer: str | None) -> int | None:
+        found = positions.locate(pointer) if positions and pointer is not None else None
+        return found[0] if found else None
+
     located = {
-        (p.pointer, p.message): Problem(p.message, p.file,
-                                        p.line or (setup.line_of(p.pointer) if p.pointer is not None
-                                                   else None), p.column, p.pointer)
+        (p.pointer, p.message): Problem(p.message, p.file, p.line or line_of(p.pointer),
+                                        p.column, p.pointer)
         for p in problems
     }
-    return sorted(located.values(), key=lambda p: (p.line or 0, p.pointer or "", p.message))
+    # A problem about no place (the "stopped after the first 100" line) comes last.
+    return sorted(located.values(), key=lambda p: (p.line is None and p.pointer is None,
+                                                   p.line or 0, p.pointer or "", p.message))

@@ -32,6 +32,9 @@ from audit.model import Check, Report, Severity
 F = TypeVar("F", bound=Callable[..., Any])
 
 FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
+# Bounds for dates and numbers given on the command line (issue 14: no overflow later).
+EARLIEST_DATE, LATEST_DATE = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
+MAX_PARAM = 1_000_000
 CONFIG_KINDS = ("ibc", "jts", "gateway")
 
 
@@ -70,9 +73,13 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:  # date arithmetic must not overflow
+        raise click.BadParameter(f"{value!r} is out of range ({EARLIEST_DATE.isoformat()} to "
+                                 f"{LATEST_DATE.isoformat()})")
+    return day
 
 
 def parse_params(values: tuple[str, ...], known: dict[str, Any]) -> dict[str, Any]:
@@ -86,9 +93,13 @@ def parse_params(values: tuple[str, ...], known: dict[str, Any]) -> dict[str, An
             raise UsageError(f"--param {name!r}: unknown parameter; "
                              f"known: {', '.join(sorted(known))}")
         try:
-            out[name] = float(raw) if "." in raw else int(raw)
+            number = float(raw) if "." in raw else int(raw)
         except ValueError:
             raise UsageError(f"--param {name}={raw!r}: value must be a number") from None
+        if not -MAX_PARAM <= number <= MAX_PARAM:  # also refuses inf and nan
+            raise UsageError(f"--param {name}={raw[:30]!r}: value must be between "
+                             f"-{MAX_PARAM:,} and {MAX_PARAM:,}")
+        out[name] = number
     return out
 
 
@@ -134,23 +145,23 @@ _OPTIONS: dict[str, Callable[[F], F]] = {
         "--show-account-ids", is_flag=True,
         help="Print IBKR account numbers in full instead of masking them (U***1234)."),
     "max_review_age": click.option(
-        "--max-review-age", type=click.IntRange(1), metavar="DAYS",
+        "--max-review-age", type=click.IntRange(1, 36_500), metavar="DAYS",
         help="Days before profile.reviewed_on is too old (default 90)."),
     "max_backup_test_age": click.option(
-        "--max-backup-test-age", type=click.IntRange(1), metavar="DAYS",
+        "--max-backup-test-age", type=click.IntRange(1, 36_500), metavar="DAYS",
         help="Days before a backup authenticator test is too old (default 180)."),
     "max_bytes": click.option(
-        "--max-bytes", type=click.IntRange(1), default=Limits.max_bytes, show_default=True,
+        "--max-bytes", type=click.IntRange(1, 2**40), default=Limits.max_bytes, show_default=True,
         help="Refuse setup files larger than this."),
     "max_depth": click.option(
         "--max-depth", type=click.IntRange(1, 1000), default=Limits.max_depth,
         show_default=True, help="Refuse setup files nested deeper than this."),
     "max_string": click.option(
-        "--max-string", type=click.IntRange(1), default=Limits.max_string, show_default=True,
+        "--max-string", type=click.IntRange(1, 2**31), default=Limits.max_string, show_default=True,
         help="Refuse strings (and keys) longer than this."),
     "max_items": click.option(
-        "--max-items", type=click.IntRange(1), default=Limits.max_items, show_default=True,
-        help="Refuse lists with more items than this."),
+        "--max-items", type=click.IntRange(1, 2**31), default=Limits.max_items,
+        show_default=True, help="Refuse lists (and objects) with more items than this."),
 }
 
 

@@ -22,7 +22,13 @@ def keyring(setup: Setup) -> dict[str, Probe]:
             None, pointer, "not declared", "keyring_service and keyring_username declared")}
     from audit.secrets import keyring_store
 
-    lookup = keyring_store.exists(service, username)
+    try:
+        lookup = keyring_store.exists(service, username)
+    except Exception as exc:
+        # Any backend failure (issue 14: an OSError) means "could not check": the finding
+        # becomes manual with the reason, never a crash.
+        detail = f" ({exc.strerror})" if isinstance(exc, OSError) and exc.strerror else ""
+        lookup = keyring_store.Lookup(None, f"the keyring failed: {type(exc).__name__}{detail}")
     return {**found, "keyring_entry": Probe(
         lookup.found, pointer, lookup.observed,
         f"an entry for service {service!r}, user {username!r}")}

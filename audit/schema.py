@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import json
 import re
+from collections.abc import Iterable, Iterator
 from difflib import get_close_matches
 from functools import cache
 from typing import Any
@@ -17,6 +18,7 @@ from audit.pointer import join, split
 from audit.secrets.scan import Redactor
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_PROBLEMS = 100  # schema problems reported per file; the last line says when it stopped
 
 
 # ----------------------------------------------------------------------------- schema
@@ -84,8 +86,12 @@ def _type_of(value: Any) -> str:
     return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "null")
 
 
-def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str]]:
-    """(pointer, message) pairs for one jsonschema error, never echoing a secret."""
+def describe_schema_error(error: Any, redactor: Redactor,
+                          limit: int | None = None) -> list[tuple[str, str]]:
+    """(pointer, message) pairs for one jsonschema error, never echoing a secret.
+
+    ``limit`` bounds how many unknown keys of one object are described (each costs a
+    fuzzy match); :func:`schema_problems` says that it stopped."""
     pointer = join("", *error.absolute_path)
     value = error.instance
     kind = error.validator
@@ -99,8 +105,10 @@ def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str
     if kind == "additionalProperties" and isinstance(value, dict):
         known = list(schema.get("properties", {}))
         patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        out = []
+        out: list[tuple[str, str]] = []
         for key in value:
+            if limit is not None and len(out) >= limit:
+                break
             if key in known or any(p.search(key) for p in patterns):
                 continue
             hint = get_close_matches(key, known, n=1)
@@ -153,23 +161,34 @@ def describe_schema_error(error: Any, redactor: Redactor) -> list[tuple[str, str
     return [(pointer, redactor.text(error.message))]
 
 
-def schema_problems(errors: list[Any], file: str, text: str | None = None,
+def schema_problems(errors: Iterable[Any], file: str, text: str | None = None,
                     redactor: Redactor | None = None, *, drop: int = 0) -> list[Problem]:
     """jsonschema errors as located problems, the one way every input reports them.
 
     ``text`` (the file's JSON) gives line numbers; ``drop`` removes leading pointer
     tokens added by a wrapper document (a waiver file is validated inside a setup).
+    At most MAX_PROBLEMS are described, then one line says the list stopped (issue 14:
+    300,000 unknown keys took 18 s and 538 MB); ``errors`` is read lazily.
     """
     redactor = redactor or Redactor()
-    positions = build_position_map(text) if text is not None and errors else None
-    problems: list[Problem] = []
+    found: list[tuple[str, str]] = []
     for error in errors:
-        for pointer, message in describe_schema_error(error, redactor):
-            if drop:
-                pointer = join("", *split(pointer)[drop:])
-            located = positions.locate(pointer) if positions is not None else None
-            problems.append(Problem(message, file=file, line=located[0] if located else None,
-                                    pointer=pointer))
+        for pointer, message in describe_schema_error(error, redactor,
+                                                      MAX_PROBLEMS + 1 - len(found)):
+            found.append((join("", *split(pointer)[drop:]) if drop else pointer, message))
+        if len(found) > MAX_PROBLEMS:
+            break
+    # Map positions only as far as the problems shown need.
+    positions = (build_position_map(text, {p for p, _m in found[:MAX_PROBLEMS]})
+                 if text is not None and found else None)
+    problems: list[Problem] = []
+    for pointer, message in found[:MAX_PROBLEMS]:
+        located = positions.locate(pointer) if positions is not None else None
+        problems.append(Problem(message, file=file, line=located[0] if located else None,
+                                pointer=pointer))
+    if len(found) > MAX_PROBLEMS:
+        problems.append(Problem(f"stopped after the first {MAX_PROBLEMS} problems; fix these "
+                                "and run again to see the rest", file=file))
     return problems
 
 
@@ -191,7 +210,12 @@ def _fast_validator(schema_name: str) -> Any:
 
 def schema_errors(data: Any, schema_name: str = "setup.schema.json") -> list[Any]:
     """Like :func:`validate`, but skips jsonschema when the compiled fast path accepts."""
+    return list(iter_schema_errors(data, schema_name))
+
+
+def iter_schema_errors(data: Any, schema_name: str = "setup.schema.json") -> Iterator[Any]:
+    """:func:`schema_errors`, lazily: a caller that stops early saves the rest."""
     fast = _fast_validator(schema_name)
     if fast is not None and fast(data):
-        return []
-    return validate(data, schema_name)
+        return iter(())
+    return iter(_validator(schema_name).iter_errors(data))

@@ -97,6 +97,17 @@ def from_schema(node: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
 
 valid_setups = from_schema(SCHEMA)
 
+# Hostile values (issue 14): integers past any sane size (and past Python's 4,300-digit
+# int/str limit), floats that overflow to Infinity, lone surrogates in strings.
+HOSTILE_MARK = "\u2603hostile\u2603"
+huge_numbers = st.one_of(
+    st.integers(31, 6000).map(lambda n: "9" * n),
+    st.integers(31, 6000).map(lambda n: "-" + "1" * n),
+    st.sampled_from(["1e400", "-1e400", "1.5E+309", "123456789e999"]),
+)
+lone_surrogates = st.sampled_from(['"\\ud800"', '"a\\udfff b"', '"\\udc80x"',
+                                   '["\\ud834"]', '{"\\ud800": 1}'])
+
 
 def _pointers(doc: Any, base: str = "") -> list[str]:
     out = [base]
@@ -114,8 +125,28 @@ def mutated_setups(draw: st.DrawFn) -> str:
     """A setup broken in one of the ways real files break, as text."""
     doc = draw(valid_setups)
     how = draw(st.sampled_from(["replace", "delete", "unknown_key", "truncate", "nest",
-                                "wrap", "nan", "duplicate", "bytes"]))
-    if how in ("replace", "delete"):
+                                "wrap", "nan", "duplicate", "bytes", "huge_number",
+                                "surrogate", "many_unknown"]))
+    if how in ("huge_number", "surrogate"):  # hostile values at any place (issue 14)
+        how = "replace_" + how
+    if how.startswith("replace_"):
+        pointer = draw(st.sampled_from(_pointers(doc)[1:] or [""]))
+        if pointer:
+            *parents, last = [t.replace("~1", "/").replace("~0", "~")
+                              for t in pointer[1:].split("/")]
+            node = doc
+            for t in parents:
+                node = node[int(t)] if isinstance(node, list) else node[t]
+            node[int(last) if isinstance(node, list) else last] = HOSTILE_MARK
+        else:
+            doc["x-hostile"] = HOSTILE_MARK
+        literal = draw(huge_numbers) if how == "replace_huge_number" else draw(lone_surrogates)
+        text = json.dumps(doc, indent=draw(st.sampled_from([None, 2])))
+        return text.replace(json.dumps(HOSTILE_MARK), literal)
+    if how == "many_unknown":
+        for index in range(draw(st.integers(90, 400))):
+            doc[f"unknown{index}"] = index
+    elif how in ("replace", "delete"):
         pointer = draw(st.sampled_from(_pointers(doc)[1:]))
         *parents, last = [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
         node = doc

@@ -99,7 +99,7 @@ def test_newer_schema_and_garbage_file_are_refused(tmp_path: Path, write_setup: 
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not sqlite" * 100)
     run = record(setup, junk)
-    assert run.exit_code == 2 and "not a usable history database" in run.stderr
+    assert run.exit_code == 2 and "history database is damaged" in run.stderr
 
 
 def _record_many(args: tuple[str, str, int]) -> int:

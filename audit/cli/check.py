@@ -11,7 +11,15 @@ import click
 from audit import boundary, fleet, pipeline
 from audit.advice.rank import unknown_at, urgent_text
 from audit.cli.common import color_option, emit, history_db_option, output_option, use_color
-from audit.errors import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, UsageError
+from audit.errors import (
+    EXIT_FINDINGS,
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    InputError,
+    UsageError,
+)
+from audit.fsutil import refuse_overwriting_inputs
 from audit.model import Report
 from audit.pipeline import Request, audit_options
 from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
@@ -75,6 +83,9 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
       ibkr-audit check setup.json --fail-on critical --checklist ./my-checks
     """
     fmt = fmt.lower()
+    refuse_overwriting_inputs(output, [
+        *setups, *request.checklists, *(p for _k, paths in request.config_files for p in paths),
+        *([request.waiver_file] if request.waiver_file else [])])
     targets: list[str] = []
     if notify_targets:  # checked before the audit: a typo must not surface after it
         from audit import notify
@@ -155,20 +166,22 @@ def _observe(prepared: pipeline.Prepared, probe: bool, device: str | None,
 def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | None,
            quiet: bool) -> int:
     """Audit a fleet; the exit code is 2 if any file was invalid, else 1/0 by the gate."""
-    paths = fleet.expand(setups)
-    if not paths:
+    paths, problems = fleet.scan(setups)
+    if not paths and not problems:
         raise UsageError("no *.json setup files found in " + ", ".join(setups))
     progress = not quiet and sys.stderr.isatty()
     if output and output != "-":
         with boundary.report_writer(output) as out:  # replaced only once the run is complete
-            summary, elapsed = fleet.run(paths, job, jobs, out, progress)
+            summary, elapsed = fleet.run(paths, job, jobs, out, progress, problems)
     else:
-        summary, elapsed = fleet.run(paths, job, jobs, sys.stdout, progress)
+        summary, elapsed = fleet.run(paths, job, jobs, sys.stdout, progress, problems)
     text = fleet.render_summary(summary, elapsed, job.lists.by_id())
     if job.fmt == "text" and not output:
         click.echo(text, nl=False)
     elif not quiet:
         click.echo(text, nl=False, err=True)
+    if summary.internal_errors:
+        return EXIT_INTERNAL
     return EXIT_INPUT if summary.invalid else EXIT_FINDINGS if summary.gate_failures else EXIT_OK
 
 

@@ -13,6 +13,8 @@ from audit.history import diff as diffing
 from audit.history.store import Store, default_path
 from audit.textsafe import clean
 
+RUN_ID = click.IntRange(1, 2**63 - 1)  # SQLite's INTEGER range
+
 
 def open_store(path: str | None, *, create: bool = False) -> Store:
     return Store(Path(path) if path else default_path(), create=create)
@@ -21,7 +23,7 @@ def open_store(path: str | None, *, create: bool = False) -> Store:
 @click.command("history")
 @click.argument("setup", required=False, metavar="[SETUP.json]")
 @history_db_option
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=RUN_ID, default=20, show_default=True)
 @click.option("--drills", "show_drills", is_flag=True,
               help="List backup-authenticator drills instead of audits.")
 @click.option("--notifications", "show_notifications", is_flag=True,
@@ -69,8 +71,8 @@ def history_command(setup: str | None, history_db: str | None, limit: int, show_
 
 
 @click.command("diff")
-@click.argument("run_a", required=False, type=int)
-@click.argument("run_b", required=False, type=int)
+@click.argument("run_a", required=False, type=RUN_ID)
+@click.argument("run_b", required=False, type=RUN_ID)
 @click.option("--setup", metavar="SETUP.json",
               help="Compare the last two runs of this setup (default: of the newest run's setup).")
 @history_db_option

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,6 +50,39 @@ def import_command(kind: str, path: str, into: str | None, dry_run: bool) -> Non
     if into is None:
         click.echo(json.dumps(values, indent=2))
         return
+    with _locked(into):  # read, merge and write under one lock: no lost update
+        _merge(into, kind, path, values, dry_run)
+
+
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[None]:
+    """An exclusive lock on ``path`` itself, held while the caller reads and replaces it.
+
+    Replacing the file (atomic rename) makes a new inode, so a waiter that finally
+    gets the lock on the old one lets go and locks the new file instead.
+    """
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            reason = ("no such file" if isinstance(exc, FileNotFoundError)
+                      else f"cannot read: {exc.strerror or exc}")
+            raise InputError([Problem(reason, file=path)]) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held, current = os.fstat(fd), Path(path).stat()
+            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                break
+        except OSError:
+            pass  # replaced or removed meanwhile: look again
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _merge(into: str, kind: str, path: str, values: dict[str, Any], dry_run: bool) -> None:
     before = load_setup(into).data  # the target must be a valid setup to begin with
     text = decode(read_bytes(into, Limits()), into)
     updated = text

@@ -11,7 +11,7 @@ import click
 
 from audit import _resources
 from audit.errors import Problem, UsageError
-from audit.fsutil import write_atomic
+from audit.fsutil import check_target, write_atomic
 from audit.loading import load_setup
 from audit.schema import load_schema
 from audit.textsafe import shell_command
@@ -205,6 +205,7 @@ def init_command(path: str, force: bool, non_interactive: bool, example: str | N
       ibkr-audit init --non-interactive --example minimal setup.json
     """
     target = Path(path)
+    check_target(target)  # before any question: a device, a FIFO, a name too long
     if target.exists() and not force:
         raise UsageError([Problem("already exists; pass --force to overwrite", file=path)])
     if non_interactive and example is None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import errno
 import importlib
 import os
+import signal
 import sys
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 
 from audit import __version__, boundary
 from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
+
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a SIGTERM death
+TRUE_WORDS = {"1", "true", "yes", "on"}
+NEEDS_TERMINAL = ("needs a terminal to ask its questions (standard input ended); "
+                  "use --stdin or --non-interactive")
 
 # Subcommands are imported only when used: a 'check' run should not pay for the
 # scheduler, the drill or the advice engine. name -> (module, attribute, short help)
@@ -54,6 +65,14 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            ctx.fail(f"no such command {name!r}{hint}")
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
@@ -71,8 +90,9 @@ class LazyGroup(click.Group):
 @click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, _p, value: _print_version(ctx, value),
               help="Show the version (and the checklists' version) and exit.")
-@click.option("--debug", is_flag=True, envvar="IBKR_AUDIT_DEBUG",
-              help="Show a traceback on internal errors.")
+@click.option("--debug", is_flag=True,
+              help="Show a traceback on internal errors (also after the subcommand, or "
+                   "IBKR_AUDIT_DEBUG=1).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Audit how an Interactive Brokers account is set up.
@@ -96,62 +116,238 @@ def _print_version(ctx: click.Context, value: bool) -> None:
     ctx.exit()
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that every cleanup (temp files) runs."""
+
+
+class StdoutClosed(OSError):
+    """Standard output was closed before the program started."""
+
+
+class StdoutFailed(OSError):
+    """Writing to standard output failed (a full disk, a closed descriptor...)."""
+
+
+class _GuardedStdout:
+    """Wraps stdout so a failed write is told apart from any other OSError."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            written: int = self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutFailed(exc.errno, exc.strerror) from None
+        return written
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StdoutFailed(exc.errno, exc.strerror) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _ClosedStdout:
+    """Stands in for a closed stdout: writing to it is an error the user can act on."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, _text: str) -> int:
+        raise StdoutClosed(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise StdoutClosed(errno.EBADF, "standard output is closed")
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a full or closed stderr must not turn into a traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        click.echo(line, err=True)
+
+
 def _report(error: AuditError) -> None:
     for problem in error.problems:
-        click.echo(f"ibkr-audit: error: {problem.render()}", err=True)
+        _say(f"ibkr-audit: error: {problem.render()}")
+
+
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> NoReturn:
+    raise Terminated
+
+
+_GETPASS_PROMPT = click.termui.hidden_prompt_func
+
+
+def _hidden_prompt(prompt: str) -> str:
+    """A hidden prompt without a terminal reads one line (there is no echo to hide, so no
+    getpass warning); at the end of input it stops, and main() says what to do instead."""
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():
+        return _GETPASS_PROMPT(prompt)
+    with contextlib.suppress(OSError):
+        click.echo(prompt, nl=False, err=True)
+    line = stdin.readline() if stdin is not None else ""
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
+def _prepare_streams() -> None:
+    """Never crash on what we print: unencodable text (lone surrogates, file names that
+    are not UTF-8, PYTHONIOENCODING=latin-1) is written as backslash escapes."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+    if not isinstance(sys.stdout, _ClosedStdout | _GuardedStdout):
+        sys.stdout = _GuardedStdout(sys.stdout)
+
+
+def _split_debug(args: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` is accepted anywhere before ``--``; IBKR_AUDIT_DEBUG=1/true/yes/on."""
+    end = args.index("--") if "--" in args else len(args)
+    flag = "--debug" in args[:end]
+    rest = [a for a in args[:end] if a != "--debug"] + args[end:]
+    env = os.environ.get("IBKR_AUDIT_DEBUG", "").strip().lower() in TRUE_WORDS
+    return rest, flag or env
+
+
+def _check_environment() -> None:
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit() and (len(epoch) > 12 or int(epoch) > MAX_EPOCH):
+        raise AuditError(f"SOURCE_DATE_EPOCH={epoch[:20]}{'...' if len(epoch) > 20 else ''} "
+                         f"is out of range (0 to {MAX_EPOCH}, i.e. 9999-12-31)")
+
+
+MAX_EPOCH = 253_402_300_799
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    _say(f"ibkr-audit: error: {exc.format_message()}")
+    ctx = exc.ctx
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        _say(f"Try '{ctx.command_path} --help'.")
+
+
+def _stdout_failed(exc: BaseException) -> str | None:
+    """Why stdout cannot be written, if that is what ``exc`` is about."""
+    if isinstance(exc, StdoutClosed):
+        return "standard output is closed; use --output FILE"
+    if isinstance(exc, StdoutFailed):
+        return exc.strerror or str(exc)
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exit 0/1 as the command decides, 2 bad input, 3 internal error."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(
-        os.environ.get("IBKR_AUDIT_DEBUG"))
+    args, debug = _split_debug(list(argv if argv is not None else sys.argv[1:]))
+    _prepare_streams()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    patch_prompt = click.termui.hidden_prompt_func is _GETPASS_PROMPT  # not a test harness's
+    if patch_prompt:
+        click.termui.hidden_prompt_func = _hidden_prompt
     boundary.reset()
-    with boundary.guarded():
-        code = _run(argv, debug)
-    _flush()
-    sys.exit(code if isinstance(code, int) else 0)
-
-
-def _run(argv: list[str] | None, debug: bool) -> int | None:
-    """The command's exit code; every message printed here passes the redactor."""
-    code: int | None
     try:
-        code = cli.main(args=argv, prog_name="ibkr-audit", standalone_mode=False)
+        # Inside our stream guards: the redactor sees every byte before the terminal.
+        with boundary.guarded():
+            code = _run(args, debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if patch_prompt:
+            click.termui.hidden_prompt_func = _GETPASS_PROMPT
+    code = _flush(code)
+    sys.exit(code)
+
+
+def _run(args: list[str], debug: bool) -> int:
+    """The command's exit code; every message printed here passes the redactor."""
+    try:
+        _check_environment()
+        code = cli.main(args=args, prog_name="ibkr-audit", standalone_mode=False)
     except AuditError as exc:
         _report(exc)
-        code = exc.exit_code
+        return exc.exit_code
     except click.exceptions.Exit as exc:
-        code = exc.exit_code
+        return exc.exit_code
+    except click.UsageError as exc:
+        _usage_error(exc)
+        return EXIT_INPUT
     except click.ClickException as exc:
-        exc.show()
-        code = EXIT_INPUT
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("ibkr-audit: interrupted", err=True)
-        code = EXIT_INTERRUPTED
+        _say(f"ibkr-audit: error: {exc.format_message()}")
+        return EXIT_INPUT
+    except (KeyboardInterrupt, click.exceptions.Abort, EOFError) as exc:
+        if _at_end_of_input(exc):
+            _say(f"ibkr-audit: error: {NEEDS_TERMINAL}")
+            return EXIT_INPUT
+        _say("ibkr-audit: interrupted")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        _say("ibkr-audit: terminated")
+        return EXIT_TERMINATED
     except BrokenPipeError:
         _silence_stdout()
-        code = 0
+        return 0
     except Exception as exc:
+        reason = _stdout_failed(exc)
+        if reason is not None:
+            _silence_stdout()
+            _say(f"ibkr-audit: error: cannot write to standard output: {reason}")
+            return EXIT_INPUT
         if debug:
             import traceback
 
-            traceback.print_exc()
-        click.echo(f"ibkr-audit: internal error: {type(exc).__name__}: {exc} "
-                   "(rerun with --debug for a traceback, and please report it)", err=True)
-        code = EXIT_INTERNAL
-    return code
+            with contextlib.suppress(OSError):
+                traceback.print_exc()
+        _say(f"ibkr-audit: internal error: {type(exc).__name__}: {exc} "
+             "(rerun with --debug for a traceback, and please report it)")
+        return EXIT_INTERNAL
+    return code if isinstance(code, int) else 0
 
 
-def _flush() -> None:
+def _at_end_of_input(exc: BaseException) -> bool:
+    """A prompt hit the end of standard input (``</dev/null``), not a Ctrl-C."""
+    if isinstance(exc, EOFError) or isinstance(exc.__context__, EOFError):
+        return True
+    if isinstance(exc, click.exceptions.Abort) and not isinstance(exc.__context__,
+                                                                  KeyboardInterrupt):
+        stdin = sys.stdin
+        return stdin is None or not stdin.isatty()
+    return False
+
+
+def _flush(code: int) -> int:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
+    except OSError as exc:
+        _silence_stdout()
+        _say(f"ibkr-audit: error: cannot write to standard output: {exc.strerror or exc}")
+        return EXIT_INPUT
+    return code
 
 
 def _silence_stdout() -> None:
-    # The reader went away (``| head``); point stdout at /dev/null so the
-    # interpreter's own flush at exit does not raise again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    # The reader went away (``| head``) or the device is full; point stdout at
+    # /dev/null so the interpreter's own flush at exit does not raise again.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -131,6 +131,11 @@ def _list(o: Any) -> str:
             + f" … and {len(values) - LIST_SHOWN} more")
 
 
+def _days_before(day: dt.date, days: int) -> dt.date:
+    """``day - days``, clamped to the calendar's first day instead of overflowing."""
+    return dt.date.fromordinal(max(1, day.toordinal() - max(days, 0)))
+
+
 # What a leaf wanted, in words, for evidence. Built once, not per evaluation.
 _EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
     "not_equals": lambda o, _d: f"anything but {_fmt(o)}",
@@ -149,7 +154,7 @@ _EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
     "present": lambda o, _d: "present" if o else "absent",
     "within_days": lambda o, d: (
         f"a date within {o} days of {d.isoformat()} "
-        f"(on or after {(d - dt.timedelta(days=int(o))).isoformat()})"),
+        f"(on or after {_days_before(d, int(o)).isoformat()})"),
     "days_until_at_least": lambda o, d: (
         f"a date at least {o} day(s) after {d.isoformat()}" if int(o) else
         f"a date on or after {d.isoformat()}"),

@@ -10,13 +10,15 @@ describes how an account is protected (secrets are redacted before they get here
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from audit.boundary import redact_at_rest as redact
 from audit.errors import InputError, OutputError, Problem
@@ -144,19 +146,83 @@ def setup_key(path: str) -> str:
     return path
 
 
+def _text(value: str) -> str:
+    """SQLite stores UTF-8: undecodable file-name bytes and lone surrogates become
+    backslash escapes instead of an encoding crash."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _absolute(path: str) -> str:
+    """Runs are listed under the absolute path, so 'history' and 'diff' read the same
+    from any directory."""
+    return path if path == "<stdin>" else str(Path(path).resolve())
+
+
+# Columns an ibkr-audit history must have; a foreign SQLite file with the same
+# user_version is refused instead of failing later on a missing table.
+REQUIRED_COLUMNS = {
+    "runs": {"id", "setup_key", "setup_path", "setup_sha256", "recorded_at", "as_of",
+             "tool_version", "n_pass", "n_fail", "n_manual", "n_skip", "n_waived",
+             "worst_failure"},
+    "findings": {"run_id", "check_id", "item", "title", "area", "severity", "status",
+                 "evidence"},
+    "drills": {"name", "tested_on", "result"},
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _problem(path: Path, exc: sqlite3.Error) -> InputError:
+    """What an SQLite failure means for the user, and what to do about it."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        advice = (f"the history database stayed locked by another process for more than "
+                  f"{BUSY_TIMEOUT_MS // 1000} s; try again when the other ibkr-audit run has "
+                  "finished")
+    elif "malformed" in text or "not a database" in text or "corrupt" in text:
+        advice = (f"the history database is damaged ({text}); move it aside (a new one is "
+                  "created on the next --record) or restore it from a backup")
+    else:
+        advice = f"not a usable history database: {text}"
+    return InputError([Problem(advice, file=str(path))])
+
+
+def _guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """SQLite errors (a damaged page, a lock past the busy timeout) are exit 2."""
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            store = args[0]
+            raise _problem(store.path if isinstance(store, Store) else Path("?"),
+                           exc) from None
+    return wrapper
+
+
 class Store:
     """Open (creating and migrating as needed) the history database at ``path``."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
-        if not path.exists():
+        try:
+            info: os.stat_result | None = path.lstat()
+        except FileNotFoundError:
+            info = None
+        except OSError as exc:
+            raise InputError([Problem(f"cannot use: {exc.strerror or exc}",
+                                      file=str(path))]) from None
+        if info is None:
             if not create:
                 raise InputError([Problem("no audit history yet (run 'ibkr-audit check "
                                           "--record' first)", file=str(path))])
             self._create_private(path)
         else:
-            with contextlib.suppress(OSError):
-                path.chmod(0o600)
+            self._make_private(path, info)
         try:
             self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
                                         isolation_level=None)
@@ -166,15 +232,39 @@ class Store:
             self.conn.create_function("ibkr_setup_key", 1, setup_key, deterministic=True)
             self.conn.create_function("ibkr_redact", 1, redact, deterministic=True)
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise InputError([Problem(f"not a usable history database: {exc}",
-                                      file=str(path))]) from None
+            self._verify()
+        except sqlite3.Error as exc:
+            raise _problem(path, exc) from None
+
+    @staticmethod
+    def _make_private(path: Path, info: os.stat_result) -> None:
+        """Refuse links and non-files; chmod through a descriptor, never through a link."""
+        if stat.S_ISLNK(info.st_mode):
+            raise InputError([Problem("is a symbolic link; give the real path of the history "
+                                      "database", file=str(path))])
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError([Problem("is not a regular file (a directory?); give the path of "
+                                      "a history database file", file=str(path))])
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
+
+    def _verify(self) -> None:
+        for table, needed in REQUIRED_COLUMNS.items():
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if not needed <= have:
+                raise InputError([Problem(
+                    "is an SQLite database but not an ibkr-audit history (no "
+                    f"{table} table of ours); give another --history-db", file=str(self.path))])
 
     @staticmethod
     def _create_private(path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
             os.close(fd)
         except OSError as exc:
             raise OutputError([Problem(f"cannot create: {exc.strerror or exc}",
@@ -216,6 +306,7 @@ class Store:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    @_guarded
     def record(self, report: Report, setup_sha256: str) -> int:
         """Store ``report`` (already redacted) as one run; returns its id."""
         counts = report.summary()
@@ -226,7 +317,8 @@ class Store:
                 " tool_version, checklist_digest, n_pass, n_fail, n_manual, n_skip, n_waived,"
                 " worst_failure, checklist_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (setup_key(report.setup_path), redact(report.setup_path), setup_sha256,
+                (setup_key(report.setup_path), _text(redact(_absolute(report.setup_path))),
+                 setup_sha256,
                  report.generated_at, report.as_of, report.tool_version,
                  report.checklist_digest, counts["pass"], counts["fail"], counts["manual"],
                  counts["skip"], counts["waived"], worst.value if worst else None,
@@ -235,10 +327,12 @@ class Store:
             conn.executemany(
                 "INSERT INTO findings (run_id, check_id, item, title, area, severity, status,"
                 " evidence) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, f.check_id, redact(f.item), f.title, f.area, f.severity, f.status,
-                  redact(json.dumps(f.evidence))) for f in stored_findings(report)])
+                [(run_id, f.check_id, _text(redact(f.item)), _text(f.title), f.area,
+                  f.severity, f.status, redact(json.dumps(f.evidence)))
+                 for f in stored_findings(report)])
         return run_id
 
+    @_guarded
     def runs(self, setup: str | None = None, limit: int | None = None,
              run_id: int | None = None) -> list[Run]:
         """Newest first; only runs of ``setup`` (or the one ``run_id``) when given."""
@@ -267,17 +361,20 @@ class Store:
             raise InputError([Problem(f"no run {run_id} in the history", file=str(self.path))])
         return rows[0]
 
+    @_guarded
     def findings(self, run_id: int) -> list[StoredFinding]:
         return [StoredFinding(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]))
                 for r in self.conn.execute(
                     "SELECT check_id, item, title, area, severity, status, evidence"
                     " FROM findings WHERE run_id = ? ORDER BY rowid", (run_id,))]
 
+    @_guarded
     def record_drill(self, name: str, tested_on: str, result: str) -> None:
         with self._write() as conn:
             conn.execute("INSERT INTO drills (name, tested_on, result) VALUES (?, ?, ?)",
                          (redact(name), tested_on, result))
 
+    @_guarded
     def record_notification(self, setup_path: str, sent_at: str, target: str,
                             result: str) -> None:
         """One delivery attempt; ``target`` must already be redacted (scheme only)."""
@@ -286,10 +383,12 @@ class Store:
                          " VALUES (?, ?, ?, ?)",
                          (redact(setup_path), sent_at, redact(target), redact(result)))
 
+    @_guarded
     def notifications(self) -> list[tuple[str, str, str, str]]:
         return [(r[0], r[1], r[2], r[3]) for r in self.conn.execute(
             "SELECT setup_path, sent_at, target, result FROM notifications ORDER BY id DESC")]
 
+    @_guarded
     def drills(self) -> list[tuple[str, str, str]]:
         return [(r[0], r[1], r[2]) for r in self.conn.execute(
             "SELECT name, tested_on, result FROM drills ORDER BY id DESC")]

@@ -29,8 +29,25 @@ class Parsed:
     secrets: list[str] = field(default_factory=list)
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+# A gateway conf.yaml is a flat file a few levels deep: bounds that no real one reaches,
+# so a hostile one is refused before it costs time or memory (issue 14).
+MAX_YAML_DEPTH = 32
+MAX_YAML_NODES = 5_000
+
+
 def _read(path: str) -> str:
-    return decode(read_bytes(path, Limits(max_bytes=1024 * 1024)), path)
+    try:
+        data = read_bytes(path, Limits(max_bytes=MAX_CONFIG_BYTES))
+    except InputError as exc:
+        if any("larger than" in p.message for p in exc.problems):
+            # --max-bytes is for setup files; config files have a fixed bound.
+            raise InputError([Problem(
+                f"is larger than {MAX_CONFIG_BYTES:,} bytes; IBC, jts.ini and gateway config "
+                "files are a few KiB, so this is not one (check the path given to "
+                "--ibc/--jts/--gateway-conf or 'import')", file=path)]) from None
+        raise
+    return decode(data, path)
 
 
 def _mode(path: str) -> tuple[str, bool]:
@@ -142,8 +159,7 @@ def parse_gateway(path: str) -> Parsed:
 
     text = _read(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = _compose_and_construct(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # The parser quotes the text it choked on, which may be a password (a value
@@ -186,6 +202,40 @@ def parse_gateway(path: str) -> Parsed:
                   "default_keystore": lines.get("sslPwd", 0)},
     }
     return Parsed(entry, secrets)
+
+
+def _compose_and_construct(text: str, path: str) -> tuple[Any, Any]:
+    """Compose (for line numbers) and construct a gateway file, refusing first, from
+    its event stream, what such a file never needs: anchors and aliases (the "billion
+    laughs" of YAML), nesting deeper than MAX_YAML_DEPTH, more than MAX_YAML_NODES
+    values. libyaml parses when it is there (fast); the pure-Python parser otherwise."""
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=loader_class):
+        problem = None
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            problem = ("YAML anchors and aliases (&, *) are not accepted in a gateway "
+                       "config file; write the values out")
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            nodes += 1
+            if depth > MAX_YAML_DEPTH:
+                problem = f"YAML is nested deeper than {MAX_YAML_DEPTH} levels"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+        if nodes > MAX_YAML_NODES:
+            problem = f"YAML has more than {MAX_YAML_NODES:,} values"
+        if problem is not None:
+            mark = getattr(event, "start_mark", None)
+            raise InputError([Problem(problem, file=path,
+                                      line=mark.line + 1 if mark is not None else None)])
+    root = yaml.compose(text, Loader=loader_class)
+    data = loader_class("").construct_document(root) if root is not None else None
+    return root, data
 
 
 PARSERS = {"ibc": parse_ibc, "jts": parse_jts, "gateway": parse_gateway}

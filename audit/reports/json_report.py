@@ -59,9 +59,10 @@ def dumps(data: Any, *, indent: bool) -> str:
             return encoded.decode()
         except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
             pass
+    # Strict JSON (issue 14): a non-finite float is a bug to surface, never "Infinity".
     if indent:
-        return json.dumps(data, indent=2, ensure_ascii=False)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

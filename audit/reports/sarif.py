@@ -128,4 +128,5 @@ def sarif_log(reports: Sequence[Report]) -> dict[str, Any]:
 
 
 def render(reports: Sequence[Report], options: RenderOptions) -> str:
-    return json.dumps(sarif_log(reports), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(sarif_log(reports), indent=2, ensure_ascii=False,
+                      allow_nan=False) + "\n"
