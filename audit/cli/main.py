@@ -15,10 +15,11 @@ from typing import Any, NoReturn
 import click
 
 from audit import __version__, boundary
-from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
+from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError, Problem
 
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a SIGTERM death
 TRUE_WORDS = {"1", "true", "yes", "on"}
+BAD_NAME_ERRNOS = {errno.ENAMETOOLONG, errno.ELOOP}
 NEEDS_TERMINAL = ("needs a terminal to ask its questions (standard input ended); "
                   "use --stdin or --non-interactive")
 
@@ -309,6 +310,12 @@ def _run(args: list[str], debug: bool) -> int:
         if reason is not None:
             _silence_stdout()
             _say(f"ibkr-audit: error: cannot write to standard output: {reason}")
+            return EXIT_INPUT
+        if isinstance(exc, OSError) and exc.errno in BAD_NAME_ERRNOS and exc.filename:
+            # A path the system cannot even look up (a name too long, a loop of links)
+            # is bad input wherever it was given.
+            _report(AuditError([Problem(exc.strerror or str(exc),
+                                        file=os.fsdecode(exc.filename))]))
             return EXIT_INPUT
         if debug:
             import traceback

@@ -248,7 +248,12 @@ def load(files: dict[str, list[str]]) -> tuple[dict[str, list[dict[str, Any]]], 
     problems: list[Problem] = []
     for kind, paths in files.items():
         for path in paths:
-            if not Path(path).is_file():
+            try:
+                regular = Path(path).is_file()
+            except OSError as exc:  # a name too long, a loop of links
+                problems.append(Problem(f"cannot read: {exc.strerror or exc}", file=path))
+                continue
+            if not regular:
                 problems.append(Problem("no such file", file=path))
                 continue
             try:
