@@ -445,6 +445,13 @@ def test_damaged_foreign_and_locked_databases_are_exit_2(
         assert run.exit_code == 2, run.stderr
         line = one_error_line(run.stderr)
         assert "damaged" in line or "not a usable" in line
+    # A row another program wrote: evidence that is not JSON.
+    tampered = tmp_path / "tampered.db"
+    tampered.write_bytes(db.read_bytes())
+    with sqlite3.connect(tampered) as conn:
+        conn.execute("UPDATE findings SET evidence = '{not json'")
+    run = invoke("diff", "1", "1", "--history-db", str(tampered))
+    assert run.exit_code == 2 and "did not write" in one_error_line(run.stderr)
     # A lock held longer than the busy timeout.
     monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
     holder = sqlite3.connect(db, isolation_level=None)

@@ -201,6 +201,12 @@ def _guarded(method: Callable[P, R]) -> Callable[P, R]:
             store = args[0]
             raise _problem(store.path if isinstance(store, Store) else Path("?"),
                            exc) from None
+        except ValueError as exc:  # stored evidence that is not JSON: not written by us
+            store = args[0]
+            raise InputError([Problem(
+                f"the history database holds a row this ibkr-audit did not write ({exc}); "
+                "move it aside or restore it from a backup",
+                file=str(store.path) if isinstance(store, Store) else None)]) from None
     return wrapper
 
 
