@@ -24,14 +24,18 @@ def keyring(setup: Setup) -> dict[str, Probe]:
 
     try:
         lookup = keyring_store.exists(service, username)
-    except Exception as exc:
-        # Any backend failure (issue 14: an OSError) means "could not check": the finding
-        # becomes manual with the reason, never a crash.
-        detail = f" ({exc.strerror})" if isinstance(exc, OSError) and exc.strerror else ""
-        lookup = keyring_store.Lookup(None, f"the keyring failed: {type(exc).__name__}{detail}")
+    except Exception as exc:  # a broken keyring backend: "could not check", not a crash
+        lookup = keyring_store.Lookup(None, _keyring_failed(exc))
     return {**found, "keyring_entry": Probe(
         lookup.found, pointer, lookup.observed,
         f"an entry for service {service!r}, user {username!r}")}
+
+
+def _keyring_failed(exc: Exception) -> str:
+    """Any backend failure (issue 14: an OSError from a dead D-Bus socket) makes the
+    finding manual with this reason."""
+    detail = f" ({exc.strerror})" if isinstance(exc, OSError) and exc.strerror else ""
+    return f"the keyring failed: {type(exc).__name__}{detail}"
 
 
 def drill_seeds(setup: Setup) -> dict[str, Probe]:
@@ -40,8 +44,15 @@ def drill_seeds(setup: Setup) -> dict[str, Probe]:
 
     backups = setup.data.get("login", {}).get("backup_authenticators", [])
     devices = [b.get("device") if isinstance(b.get("device"), str) else "" for b in backups]
-    found = drill.seed_strength(devices)
     base = "/login/backup_authenticators"
+    try:
+        found = drill.seed_strength(devices)
+    except Exception as exc:  # a broken keyring backend: "could not check", not a crash
+        observed = f"unavailable: {_keyring_failed(exc)}"
+        return {"drill_enrolled": Probe(None, base, observed,
+                                        "a drill seed enrolled under a declared device"),
+                "drill_seeds_strong": Probe(None, base, observed,
+                                            f"at least {drill.STRONG_BITS} bits")}
     where = base if found.weakest is None else f"{base}/{found.weakest}/device"
     return {"drill_enrolled": Probe(found.enrolled, base, found.observed,
                                     "a drill seed enrolled under a declared device"),

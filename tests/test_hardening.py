@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import AS_OF, EXAMPLES, ROOT, invoke, load_example
 
-MAYA = str(EXAMPLES / "maya.json")
+MAYA = str(EXAMPLES / "maya-live.json")  # a setup that fails a high check: exit 1
 MINIMAL_TEXT = json.dumps(load_example("minimal"))
 
 
@@ -132,7 +132,7 @@ def test_every_json_the_tool_writes_is_strict(write_setup: Any) -> None:
             raise AssertionError(f"{name} in output")
         return json.loads(text, parse_constant=refuse)
 
-    path = write_setup({**load_example("maya"), "x-big": 1.7976931348623157e308})
+    path = write_setup({**load_example("maya-live"), "x-big": 1.7976931348623157e308})
     for fmt in ("json", "sarif", "jsonl"):
         run = invoke("check", str(path), "-f", fmt, "--as-of", AS_OF, "--fail-on", "never")
         assert run.exit_code == 0, run.stderr
@@ -184,7 +184,7 @@ def test_debug_after_the_subcommand_and_the_debug_variable() -> None:
 def test_prompts_at_the_end_of_input_say_what_to_do(args: tuple[str, ...],
                                                     tmp_path: Path) -> None:
     argv = [a.format(dir=tmp_path) for a in args]
-    proc = run_cli(*argv, env={"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+    proc = run_cli(*argv, env={"PYTHON_KEYRING_BACKEND": "tests.fake_keyring.MemoryKeyring"})
     assert proc.returncode == 2, proc.stderr
     assert "needs a terminal" in proc.stderr and "--non-interactive" in proc.stderr
     assert "Warning" not in proc.stderr and "interrupted" not in proc.stderr
@@ -193,7 +193,7 @@ def test_prompts_at_the_end_of_input_say_what_to_do(args: tuple[str, ...],
 
 
 def test_unencodable_output_is_escaped_never_a_crash(write_setup: Any) -> None:
-    doc = load_example("maya")
+    doc = load_example("maya-live")
     doc["devices"][0]["name"] = "lap\ud800top"
     path = write_setup(json.dumps(doc))  # ensure_ascii keeps the lone surrogate as \\ud800
     for fmt in ("text", "json", "markdown", "sarif", "junit", "jsonl"):
@@ -487,7 +487,7 @@ def test_diff_from_another_directory_and_unknown_run_ids(
 
 
 def test_record_with_undecodable_names_and_lone_surrogates(tmp_path: Path) -> None:
-    doc = load_example("maya")
+    doc = load_example("maya-live")
     doc["devices"][0]["name"] = "lap\ud800top"
     name = os.fsdecode(b"\xff-setup.json")
     (tmp_path / name).write_text(json.dumps(doc))
