@@ -18,9 +18,10 @@ orjson = pytest.importorskip("orjson")
 
 
 def stdlib(value: Any, indent: bool) -> str:
+    # Strict JSON, as every report is written (issue 14): NaN/Infinity raise ValueError.
     if indent:
-        return json.dumps(value, indent=2, ensure_ascii=False)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 scalars = st.one_of(
