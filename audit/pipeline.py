@@ -64,6 +64,12 @@ class Request:
     def has_config_files(self) -> bool:
         return any(paths for _kind, paths in self.config_files)
 
+    def inputs(self, setups: tuple[str, ...] | list[str]) -> list[str]:
+        """Every file this run reads, so ``--output`` can refuse to overwrite one."""
+        return [*setups, *self.checklists,
+                *(path for _kind, paths in self.config_files for path in paths),
+                *([self.waiver_file] if self.waiver_file else [])]
+
 
 def parse_fail_on(value: str) -> Severity | None:
     return None if value == "never" else Severity(value.lower())

@@ -79,3 +79,13 @@ def test_fail_on_is_case_insensitive_everywhere() -> None:
     for command in ("check", "plan", "remediate"):
         run = invoke(command, MAYA, "--as-of", AS_OF, "--fail-on", "Critical")
         assert run.exit_code in (0, 1), run.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "plan", "remediate"])
+def test_output_never_overwrites_an_input(command: str, tmp_path: Path) -> None:
+    setup = tmp_path / "s.json"
+    setup.write_text((EXAMPLES / "maya.json").read_text())
+    before = setup.read_text()
+    run = invoke(command, str(setup), "--as-of", AS_OF, "-o", str(setup))
+    assert run.exit_code == 2 and "is also an input" in run.stderr
+    assert setup.read_text() == before

@@ -83,9 +83,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
       ibkr-audit check setup.json --fail-on critical --checklist ./my-checks
     """
     fmt = fmt.lower()
-    refuse_overwriting_inputs(output, [
-        *setups, *request.checklists, *(p for _k, paths in request.config_files for p in paths),
-        *([request.waiver_file] if request.waiver_file else [])])
+    refuse_overwriting_inputs(output, request.inputs(setups))
     targets: list[str] = []
     if notify_targets:  # checked before the audit: a typo must not surface after it
         from audit import notify

@@ -21,6 +21,7 @@ from audit.advice.render import (
 from audit.advice.service import Analysis, analyse
 from audit.cli.common import emit, output_option
 from audit.errors import EXIT_FINDINGS, EXIT_OK
+from audit.fsutil import refuse_overwriting_inputs
 from audit.model import Status
 from audit.pipeline import Request, audit_options
 
@@ -34,8 +35,9 @@ def _common(f: click.decorators.FC) -> click.decorators.FC:
     return click.argument("setup", metavar="SETUP.json")(f)
 
 
-def _analyse(setup_path: str, request: Request) -> Analysis:
+def _analyse(setup_path: str, request: Request, output: str | None) -> Analysis:
     """The same pipeline as 'check': every input it accepts shapes the advice too."""
+    refuse_overwriting_inputs(output, request.inputs([setup_path]))
     prepared = pipeline.prepare(request)
     return analyse(pipeline.load(setup_path, prepared), prepared.lists, prepared.options,
                    prepared.checks)
@@ -65,7 +67,7 @@ def plan_command(setup: str, output: str | None, request: Request, strict: bool,
     Example:
       ibkr-audit plan examples/maya.json
     """
-    analysis = _analyse(setup, request)
+    analysis = _analyse(setup, request, output)
     header = analysis.header()
     header["name"] = analysis.name
     findings = list(analysis.report.findings)
@@ -100,7 +102,7 @@ def remediate_command(setup: str, output: str | None, request: Request, strict: 
     Example:
       ibkr-audit remediate setup.json --output TODO.md
     """
-    analysis = _analyse(setup, request)
+    analysis = _analyse(setup, request, output)
     findings = list(analysis.report.findings)
     items = remediation.tasks(findings, analysis.advice, analysis.report.setup_path,
                               analysis.where_keys)
