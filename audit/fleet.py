@@ -132,7 +132,7 @@ def _init(job: Job) -> None:
         # parent's SIGTERM handler must not run here; Pool.terminate() ends workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if job.fmt == "text":  # a line per setup: statuses only, no evidence to build
+    if job.fmt in ("text", "html"):  # statuses only, no evidence to build
         job = replace(job, options=replace(job.options, keep_evidence=False))
     _JOB = job
 
@@ -195,6 +195,10 @@ def _audit_one(path: str) -> Result:
         from audit.reports.jsonl import catalog_for, compact_line
 
         output = compact_line(report, catalog_for(job.checks))
+    elif job.fmt == "html":  # a row for the overview page the parent renders
+        from audit.reports.html import fleet_row
+
+        output = fleet_row(report, counts, _SEVERITY_BY_RANK.get(worst), gate, failed)
     else:
         output = get(job.fmt)([report], job.render)
     return Result(path, output, None, counts, failed, worst, gate)

@@ -136,8 +136,14 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
     if reports:
         render = get(fmt)
         colored = form.color and use_color(color) and not output
-        text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
-                                             fail_on=threshold))
+        if fmt == "html":  # the page also carries the plan, the to-do list and the trend
+            from audit.reports import html
+
+            text = html.render_pages(reports, RenderOptions(fail_on=threshold),
+                                     html.extras_for(reports, prepared, history_db))
+        else:
+            text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
+                                                 fail_on=threshold))
         if fmt == "text":
             text = urgent_text(reports, prepared.lists) + text
         if fmt == "text" and diffs_text:
@@ -168,7 +174,14 @@ def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | Non
     if not paths and not problems:
         raise UsageError("no *.json setup files found in " + ", ".join(setups))
     progress = not quiet and sys.stderr.isatty()
-    if output and output != "-":
+    if job.fmt == "html":  # one overview page, rendered once every row has arrived
+        from audit.reports import html
+
+        rows = html.FleetCollector()
+        summary, elapsed = fleet.run(paths, job, jobs, rows, progress)
+        emit(html.render_fleet(rows.data, job.lists.by_id(), job.render, summary.invalid_files,
+                               as_of=job.options.as_of.isoformat()), output)
+    elif output and output != "-":
         with boundary.report_writer(output) as out:  # replaced only once the run is complete
             summary, elapsed = fleet.run(paths, job, jobs, out, progress, problems)
     else:

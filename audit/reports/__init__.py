@@ -44,6 +44,7 @@ FORMATS: dict[str, Format] = {
     "jsonl": Format("jsonl", fleet=True, fleet_only=True),
     "short": Format("short", needs_lines=True),  # one file:line line per failure
     "jsonl-compact": Format("jsonl:render_compact", fleet=True, fleet_only=True),
+    "html": Format("html", fleet=True),
 }
 FLEET_FORMATS = tuple(name for name, f in FORMATS.items() if f.fleet)
 
