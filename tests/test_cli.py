@@ -263,14 +263,10 @@ def test_markdown_has_a_table_per_area() -> None:
     assert all(row.count(" | ") == 4 for row in rows)  # no stray pipes break a row
 
 
-def test_text_groups_by_area_with_failures_first() -> None:
-    text = check(MAYA).stdout
-    block = text.split("AUTOMATION\n", 1)[1].split("\n\n", 1)[0]
-    statuses = [line.split()[0] for line in block.splitlines() if line.startswith("  ") and
-                line.split()[0] in {"FAIL", "MANUAL", "pass", "skip", "WAIVED"}]
-    order = {"FAIL": 0, "MANUAL": 1, "WAIVED": 2, "pass": 3, "skip": 4}
-    assert statuses == sorted(statuses, key=order.__getitem__)
-    assert any(line.startswith("Summary:") for line in text.strip().splitlines()[-2:])
+def test_text_ends_with_the_summary_line() -> None:
+    # Ordering and wrapping are pinned in tests/test_text_report.py.
+    lines = check(MAYA).stdout.strip().splitlines()
+    assert lines[-2].startswith("Summary:") or lines[-1].startswith("Summary:")
 
 
 def test_quiet_hides_passing_checks() -> None:

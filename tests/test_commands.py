@@ -16,7 +16,8 @@ ALL = checklist.load().checks
 def test_checks_lists_everything_and_filters() -> None:
     run = invoke("checks")
     assert run.exit_code == 0
-    assert len(run.stdout.strip().splitlines()) == len(ALL)
+    rows = [line for line in run.stdout.splitlines() if line[:1].isupper()]  # not wrapped
+    assert len(rows) == len(ALL)  # long titles wrap to the terminal: tests/test_text_report.py
     data = json.loads(invoke("checks", "--area", "login", "--format", "json").stdout)
     assert data and all(c["area"] == "login" for c in data)
     assert set(data[0]) == {"id", "severity", "area", "title"}

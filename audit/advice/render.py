@@ -12,6 +12,7 @@ from audit.advice.rank import NextStep, Urgent
 from audit.advice.recommend import INTERFACE_NAMES, Recommendation
 from audit.advice.remediate import Accepted, Task
 from audit.model import Finding
+from audit.reports.text import fit, style, terminal_width
 from audit.textsafe import clean
 
 
@@ -94,10 +95,26 @@ def next_step(stages: list[StageResult], step: dict[str, Any] | None = None,
 
 def _wrap(text: str, indent: int) -> list[str]:
     pad = " " * indent
-    return textwrap.wrap(text, 96, initial_indent=pad, subsequent_indent=pad + "  ")
+    return textwrap.wrap(text, max(terminal_width(), indent + 24), initial_indent=pad,
+                         subsequent_indent=pad + "  ", break_on_hyphens=False)
 
 
-def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
+_STAGE_COLOR = {"done": "green", "ready": "cyan", "blocked": "red", "not_needed": "bright_black"}
+
+
+def _color_stages(text: str) -> str:
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        tag = line[2:].split("]", 1)[0].lstrip("[") if line.startswith("  [") else ""
+        if tag in _STAGE_COLOR:
+            lines[i] = "  " + style(f"[{tag}]", True, fg=_STAGE_COLOR[tag], bold=True) + \
+                line[3 + len(tag) + 1:]
+        elif line.startswith("NEXT STEP:"):
+            lines[i] = style("NEXT STEP:", True, bold=True) + line[len("NEXT STEP:"):]
+    return "\n".join(lines)
+
+
+def plan_text(data: dict[str, Any], stages: list[StageResult], color: bool = False) -> str:
     rec = data["recommendation"]
     name = data.get("name") or data["setup"]
     out = [f"Interface plan for {name} · {data['setup']} · as of {data['as_of']}", ""]
@@ -145,9 +162,11 @@ def plan_text(data: dict[str, Any], stages: list[StageResult]) -> str:
             out += _wrap(f"{b.id} ({b.severity}, {b.status}) {b.title}", detail)
             out += _wrap(f"fix: {b.remediation}", detail + 2)
     if data.get("unknown") and not data["unknown"].startswith("0 "):
-        out += ["", f"UNKNOWN: {data['unknown']} (facts the file does not declare)."]
-    out += ["", f"NEXT STEP: {next_step(stages, data.get('next_step'), data.get('unknown', ''))}"]
-    return _lines(out) + "\n"
+        out += ["", *_wrap(f"UNKNOWN: {data['unknown']} (facts the file does not declare).", 0)]
+    step = next_step(stages, data.get("next_step"), data.get("unknown", ""))
+    out += ["", *_wrap(f"NEXT STEP: {step}", 0)]
+    text = fit(_lines(out), terminal_width())  # titles and stage lines too
+    return (_color_stages(text) if color else text) + "\n"
 
 
 def plan_markdown(data: dict[str, Any], stages: list[StageResult]) -> str:
@@ -232,7 +251,14 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
         out += [f"| **{w.id}** {w.title} | {w.severity} | {w.reason} | {w.expires} | "
                 f"{w.approved_by or ''} |" for w in waived]
         out.append("")
-    return _lines(out)
+    return _fit_markdown(_lines(out))
+
+
+def _fit_markdown(text: str) -> str:
+    """Wrap long list items and paragraphs; headings and table rows stay whole."""
+    width = terminal_width()
+    return "\n".join(line if line.startswith(("#", "|")) else fit(line, width)
+                     for line in text.split("\n"))
 
 
 def remediate_json(header: dict[str, Any], items: list[Task], waived: list[Accepted]) -> str:

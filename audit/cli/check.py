@@ -41,6 +41,8 @@ from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
 @click.option("--quiet", "-q", is_flag=True,
               help="Text/markdown: show only failing, manual and waived checks (fleet: only "
                    "failing setups, no progress bar).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Text: also list the passing and skipped checks (default: one count line).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Fleet mode: audit with this many processes (default: CPU count).")
 @click.option("--record", is_flag=True,
@@ -64,7 +66,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
           probe: bool, device: str | None, code_paths: tuple[str, ...], quiet: bool,
           record: bool, only_changes: bool, history_db: str | None,
           jobs: int | None, strict: bool, color: bool | None, notify_targets: tuple[str, ...],
-          notify_on: str) -> int:
+          notify_on: str, verbose: bool) -> int:
     """Audit SETUP.json files against the checklists and print a report.
 
     Use '-' to read a setup from standard input.
@@ -143,7 +145,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
                                      html.extras_for(reports, prepared, history_db))
         else:
             text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
-                                                 fail_on=threshold))
+                                                 fail_on=threshold, verbose=verbose))
         if fmt == "text":
             text = urgent_text(reports, prepared.lists) + text
         if fmt == "text" and diffs_text:

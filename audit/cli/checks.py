@@ -8,13 +8,24 @@ import click
 
 from audit.engine import checklist
 from audit.model import Severity, area_sort_key
+from audit.reports.text import terminal_width, wrap
+from audit.textsafe import clean
+
+
+def _row(columns: str, text: str, width: int) -> str:
+    """A fixed-width head, then ``text`` wrapped under its own column (or below it)."""
+    text = clean(text)
+    if width - len(columns) >= 30:
+        lines = wrap(text, width - len(columns), 0, 0)
+        return "\n".join([columns + lines[0], *(" " * len(columns) + x for x in lines[1:])])
+    return "\n".join([columns.rstrip(), *wrap(text, width, 4, 0)])
 
 
 @click.command("checks")
 @click.option("--area", "areas", multiple=True, metavar="AREA",
               help="Only checks of this area (repeatable).")
 @click.option("--severity", "severities", multiple=True,
-              type=click.Choice([s.value for s in Severity]),
+              type=click.Choice([s.value for s in Severity], case_sensitive=False),
               help="Only checks of this severity (repeatable).")
 @click.option("--checklist", "checklists", multiple=True, metavar="PATH",
               help="Include checks from a checklist file or directory (repeatable).")
@@ -39,8 +50,10 @@ def checks_command(areas: tuple[str, ...], severities: tuple[str, ...],
         if fmt == "json":
             click.echo(json.dumps(rows, indent=2))
         else:
+            width = terminal_width()
             for row in rows:
-                click.echo(f"{row['name']:<32} {row['default']!s:>8}  {row['description']}")
+                click.echo(_row(f"{row['name']:<32} {row['default']!s:>8}  ",
+                                str(row["description"]), width))
         return
     wanted_areas = {a.lower() for a in areas}
     known_areas = {c.area for c in lists.checks}
@@ -50,13 +63,14 @@ def checks_command(areas: tuple[str, ...], severities: tuple[str, ...],
                                  f"{', '.join(sorted(known_areas))}", param_hint="--area")
     selected = [c for c in lists.checks
                 if (not wanted_areas or c.area in wanted_areas)
-                and (not severities or c.severity.value in severities)]
+                and (not severities or c.severity.value in {v.lower() for v in severities})]
     selected.sort(key=lambda c: (area_sort_key(c.area), -c.severity.rank, c.id))
     if fmt == "json":
         click.echo(json.dumps([{"id": c.id, "severity": c.severity.value, "area": c.area,
                                 "title": c.title} for c in selected], indent=2))
         return
+    width = terminal_width()
     for c in selected:
-        click.echo(f"{c.id:<11} {c.severity.value:<9} {c.area:<12} {c.title}")
+        click.echo(_row(f"{c.id:<11} {c.severity.value:<9} {c.area:<12} ", c.title, width))
     click.echo(f"\n{len(selected)} check(s). 'ibkr-audit explain ID' tells more about one.",
                err=True)

@@ -11,6 +11,7 @@ from audit import _resources
 from audit.engine import checklist
 from audit.engine.describe import describe
 from audit.errors import Problem, UsageError
+from audit.reports.text import fit, terminal_width
 
 
 @click.command("explain")
@@ -48,7 +49,10 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
         return
 
     def para(label: str, text: str) -> list[str]:
-        return [label, *textwrap.wrap(text, 88, initial_indent="  ", subsequent_indent="  "), ""]
+        return [label, *textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="  ",
+                                      break_on_hyphens=False), ""]
+
+    width = terminal_width()
 
     source = check.source
     bundled = str(_resources.checklist_dir())
@@ -60,7 +64,7 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
     out += para(f"Why it is {check.severity.value}", check.severity_reason)
     for severity, when, why in context:
         out += [f"Severity {severity} instead when", *[f"  {line}" for line in when],
-                *textwrap.wrap(f"because {why}", 88, initial_indent="  ",
+                *textwrap.wrap(f"because {why}", width, initial_indent="  ",
                                subsequent_indent="  "), ""]
     out += para(f"Where this comes from ({check.reference.section})", check.reference.passage)
     out += ["Facts it reads (JSON pointers; * means each item)",
@@ -81,4 +85,4 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
         out += para("Fact to change first (leads the evidence)", check.change)
     if check.verify_in_ibkr:
         out += para("Verify in IBKR", check.verify_in_ibkr)
-    click.echo("\n".join(out).rstrip())
+    click.echo(fit("\n".join(out).rstrip(), width))

@@ -51,8 +51,11 @@ def history_command(setup: str | None, history_db: str | None, limit: int, show_
         for name, tested_on, result in drills:
             click.echo(f"{tested_on}  {clean(name):<20}  {result}")
         return
-    with open_store(history_db) as store:
-        runs = store.runs(setup, limit)
+    if not (Path(history_db) if history_db else default_path()).exists():
+        runs = []  # nothing recorded yet is an answer, not an error
+    else:
+        with open_store(history_db) as store:
+            runs = store.runs(setup, limit)
     if fmt == "json":
         click.echo(json.dumps([{
             "id": r.id, "setup": r.setup_path, "recorded_at": r.recorded_at, "as_of": r.as_of,
@@ -60,7 +63,8 @@ def history_command(setup: str | None, history_db: str | None, limit: int, show_
             "summary": r.counts, "worst_failure": r.worst_failure} for r in runs], indent=2))
         return
     if not runs:
-        click.echo("No recorded runs" + (f" for {setup}" if setup else "") + ".", err=True)
+        click.echo("no runs recorded yet" + (f" for {setup}" if setup else "")
+                   + " (record one with 'ibkr-audit check SETUP.json --record')")
         return
     click.echo(f"{'run':>5}  {'recorded (UTC)':<20}  {'fail':>4} {'manual':>6} {'pass':>4}  "
                f"{'worst':<8}  setup")

@@ -79,7 +79,29 @@ class LazyGroup(click.Group):
             return None
         module, attribute, _help = COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module), attribute)
+        _conventions(command)
         return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise click.UsageError(f"No such command '{name}'.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # A bare '--color' before a setup file means 'always' (it takes an optional value).
+        args = [*args]
+        for i, arg in enumerate(args[:-1]):
+            if arg == "--":
+                break
+            if arg == "--color" and args[i + 1].lower() not in ("auto", "always", "never"):
+                args[i] = "--color=always"
+        return super().parse_args(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help from the table, so '--help' imports no subcommand module.
@@ -87,15 +109,36 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, text) for name, (_m, _a, text) in COMMANDS.items()])
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _conventions(command: click.Command) -> None:
+    """What every subcommand accepts: case-insensitive choices, and --debug after it."""
+    if getattr(command, "_ibkr_conventions", False):
+        return
+    command._ibkr_conventions = True  # type: ignore[attr-defined]
+    for param in command.params:
+        if isinstance(param.type, click.Choice):
+            param.type.case_sensitive = False
+    if not any("--debug" in getattr(p, "opts", ()) for p in command.params):
+        # main() reads --debug from the whole command line; here it only has to parse.
+        command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False,
+                                           hidden=True))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _conventions(sub)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                              "auto_envvar_prefix": "IBKR_AUDIT"})
 @click.option("--version", "-V", is_flag=True, expose_value=False, is_eager=True,
               callback=lambda ctx, _p, value: _print_version(ctx, value),
               help="Show the version (and the checklists' version) and exit.")
 @click.option("--debug", is_flag=True,
               help="Show a traceback on internal errors (also after the subcommand, or "
                    "IBKR_AUDIT_DEBUG=1).")
+@click.option("--config", "config_file", metavar="FILE", envvar="IBKR_AUDIT_CONFIG",
+              help="Defaults from this TOML file (default: ./.ibkr-audit.toml, then the user "
+                   "config directory). Precedence: flag > environment > file > built-in.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, config_file: str | None) -> None:
     """Audit how an Interactive Brokers account is set up.
 
     Describe your setup (devices, MFA, permissions, margin safeguards,
@@ -106,6 +149,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     # main() guards the whole run, error messages included; this covers callers
     # that drive the group directly (click's test runner, shell completion).
     ctx.with_resource(boundary.guarded())
+    from audit import config
+
+    path = config.find(config_file)
+    if path is not None:
+        ctx.default_map = config.load(path, list(COMMANDS),
+                                      lambda name: cli.get_command(ctx, name))
 
 
 def _print_version(ctx: click.Context, value: bool) -> None:

@@ -19,7 +19,7 @@ from audit.advice.render import (
     urgent_dicts,
 )
 from audit.advice.service import Analysis, analyse
-from audit.cli.common import emit, output_option
+from audit.cli.common import color_option, emit, output_option, use_color
 from audit.errors import EXIT_FINDINGS, EXIT_OK
 from audit.fsutil import refuse_overwriting_inputs
 from audit.model import Status
@@ -54,8 +54,9 @@ def _exit_code(analysis: Analysis, request: Request, strict: bool) -> int:
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["text", "json", "markdown"], case_sensitive=False),
               default="text", show_default=True)
+@color_option
 def plan_command(setup: str, output: str | None, request: Request, strict: bool,
-                 fmt: str) -> int:
+                 fmt: str, color: bool | None) -> int:
     """Recommend IBKR interfaces for your goals and plan the move, stage by stage.
 
     Stage 0 secures the account, stage 1 uses Client Portal and IBKR Mobile,
@@ -74,14 +75,15 @@ def plan_command(setup: str, output: str | None, request: Request, strict: bool,
     data = plan_dict(header, analysis.recommendation, analysis.mismatches, analysis.stages,
                      analysis.urgent, analysis.next_step, unknown_text(findings),
                      [f for f in findings if f.check.area == "goals" and f.status is Status.FAIL])
+    colored = fmt == "text" and use_color(color) and not output
     if fmt == "json":
         data.pop("name", None)
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "markdown":
         text = plan_markdown(data, analysis.stages)
     else:
-        text = plan_text(data, analysis.stages)
-    emit(text, output)
+        text = plan_text(data, analysis.stages, colored)
+    emit(text, output, colored)
     return _exit_code(analysis, request, strict)
 
 

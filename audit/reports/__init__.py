@@ -19,6 +19,8 @@ class RenderOptions:
     color: bool = False
     quiet: bool = False
     fail_on: Severity | None = Severity.HIGH
+    verbose: bool = False  # text: list passing and skipped checks too
+    width: int | None = None  # text: columns to wrap to (None: the terminal's)
 
 
 Formatter = Callable[[Sequence[Report], RenderOptions], str]
