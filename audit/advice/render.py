@@ -151,7 +151,8 @@ def plan_text(data: dict[str, Any], stages: list[StageResult], color: bool = Fal
     out += ["", "STAGES"]
     for s in stages:
         title = s.name + (f": {', '.join(s.strategies)}" if s.strategies else "")
-        out.append(f"  [{s.status}]".ljust(16) + f"Stage {s.stage}  {title}")
+        head = textwrap.wrap(f"Stage {s.stage}  {title}", max(terminal_width() - 16, 24))
+        out += [f"  [{s.status}]".ljust(16) + head[0], *(" " * 16 + x for x in head[1:])]
         detail = 16
         if s.note:
             out += _wrap(s.note, detail)
