@@ -31,7 +31,7 @@ from tests.conftest import ROOT, invoke
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```console[^\n]*\n(.*?)^```", re.S | re.M)
 DATED = {"check", "plan", "remediate"}  # their output depends on the date
-ENV = {"COLUMNS": "80", "NO_COLOR": "1", "SOURCE_DATE_EPOCH": "1764000000"}
+ENV = {"COLUMNS": "80", "NO_COLOR": "1", "SOURCE_DATE_EPOCH": "1795622400"}
 
 
 def _examples(path: Path) -> list[tuple[int, str, str]]:

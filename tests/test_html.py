@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import os
 import re
@@ -25,7 +26,7 @@ PLANTED = str(ASSETS / "planted_secrets.json")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-EPOCH = {"SOURCE_DATE_EPOCH": "1764000000"}
+EPOCH = {"SOURCE_DATE_EPOCH": "1795622400"}
 
 
 def _html(tmp_path: Path, *args: str, name: str = "report.html",
@@ -91,7 +92,7 @@ def test_page_is_deterministic_with_source_date_epoch(tmp_path: Path) -> None:
     first = _html(tmp_path, MAYA, name="a.html").read_bytes()
     second = _html(tmp_path, MAYA, name="b.html").read_bytes()
     assert first == second
-    assert b"2025-11-24T16:00:00Z" in first  # the pinned epoch, not the clock
+    assert b"2026-11-25T16:00:00Z" in first  # the pinned epoch, not the clock
 
 
 def test_verdict_and_rows_match_the_json_report(tmp_path: Path) -> None:
@@ -122,6 +123,7 @@ def test_planted_secrets_never_reach_the_page(tmp_path: Path) -> None:
     text = _html(tmp_path, PLANTED, expect=1).read_text()
     for secret in SECRETS + ACCOUNTS:
         assert secret not in text, secret
+        assert html.escape(secret) not in text, secret  # nor in its escaped form
     assert "U***4321" in text  # the masked account id is what shows
 
 
@@ -330,3 +332,13 @@ def test_fleet_table_sorts_without_javascript(chromium: Any, tmp_path: Path) -> 
             view.page.screenshot(path=str(tmp_path / f"fleet-{width}.png"), full_page=True)
         finally:
             view.close()
+
+
+def test_committed_screenshots_are_maya_at_both_sizes() -> None:
+    import struct
+
+    for width, height in ((1280, 800), (390, 844)):
+        png = (ROOT / "docs" / "img" / f"maya-report-{width}x{height}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", png[16:24]) == (width, height)
+        assert f"docs/img/maya-report-{width}x{height}.png" in (ROOT / "README.md").read_text()

@@ -144,3 +144,12 @@ def test_case_insensitive_choices() -> None:
     assert upper.exit_code == 0 and upper.stdout == lower.stdout
     assert invoke("check", MAYA, "--as-of", AS_OF, "--fail-on", "CRITICAL").exit_code == 0
     assert invoke("check", MAYA, "--as-of", AS_OF, "-f", "JSON").stdout.startswith("{")
+
+
+@pytest.mark.parametrize("command", [["checks"], ["explain", "AUTO-002"]])
+def test_checks_and_explain_take_color_too(command: list[str]) -> None:
+    assert ANSI.search(_text(*command, "--color", "always"))
+    assert not ANSI.search(_text(*command, "--color", "never"))
+    assert not ANSI.search(_text(*command))
+    plain = _text(*command, "--color", "never")
+    assert ANSI.sub("", _text(*command, "--color", "always")) == plain

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
+from audit.cli.common import color_option, use_color
 from audit.engine import checklist
 from audit.model import Check, Severity, area_sort_key
-from audit.reports.text import terminal_width, wrap
+from audit.reports.text import style, terminal_width, wrap
 from audit.textsafe import clean
 
 
-def _row(columns: str, text: str, width: int) -> str:
-    """A fixed-width head, then ``text`` wrapped under its own column (or below it)."""
-    text = clean(text)
+def _row(columns: str, text: str, width: int, shown: str | None = None) -> str:
+    """A fixed-width head, then ``text`` wrapped under its own column (or below it).
+
+    ``shown`` is the head as printed (coloured); ``columns`` its plain form, for widths.
+    """
+    text, shown = clean(text), shown or columns
     if width - len(columns) >= 30:
         lines = wrap(text, width - len(columns), 0, 0)
-        return "\n".join([columns + lines[0], *(" " * len(columns) + x for x in lines[1:])])
-    return "\n".join([columns.rstrip(), *wrap(text, width, 4, 0)])
+        return "\n".join([shown + lines[0], *(" " * len(columns) + x for x in lines[1:])])
+    return "\n".join([shown.rstrip(), *wrap(text, width, 4, 0)])
+
+
+_SEVERITY_COLOR: dict[str, dict[str, Any]] = {
+    "critical": {"fg": "red", "bold": True}, "high": {"fg": "red"}, "medium": {"fg": "yellow"},
+    "low": {"fg": "cyan"}, "info": {"dim": True}}
 
 
 @click.command("checks")
@@ -34,8 +44,10 @@ def _row(columns: str, text: str, width: int) -> str:
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "markdown"]),
               default="text", help="markdown: the checks reference (docs/checks.md).",
               show_default=True)
+@color_option
 def checks_command(areas: tuple[str, ...], severities: tuple[str, ...],
-                   checklists: tuple[str, ...], show_params: bool, fmt: str) -> None:
+                   checklists: tuple[str, ...], show_params: bool, fmt: str,
+                   color: bool | None) -> None:
     """List every check (id, severity, area, title), or the parameters with --params.
 
     \b
@@ -73,9 +85,13 @@ def checks_command(areas: tuple[str, ...], severities: tuple[str, ...],
         click.echo(json.dumps([{"id": c.id, "severity": c.severity.value, "area": c.area,
                                 "title": c.title} for c in selected], indent=2))
         return
-    width = terminal_width()
+    width, colored = terminal_width(), use_color(color)
     for c in selected:
-        click.echo(_row(f"{c.id:<11} {c.severity.value:<9} {c.area:<12} ", c.title, width))
+        sev = c.severity.value
+        shown = (f"{c.id:<11} " + style(f"{sev:<9}", colored, **_SEVERITY_COLOR[sev])
+                 + f" {c.area:<12} ")
+        click.echo(_row(f"{c.id:<11} {sev:<9} {c.area:<12} ", c.title, width, shown),
+                   color=colored or None)
     click.echo(f"\n{len(selected)} check(s). 'ibkr-audit explain ID' tells more about one.",
                err=True)
 

@@ -8,10 +8,11 @@ import textwrap
 import click
 
 from audit import _resources
+from audit.cli.common import color_option, use_color
 from audit.engine import checklist
 from audit.engine.describe import describe
 from audit.errors import Problem, UsageError
-from audit.reports.text import fit, terminal_width
+from audit.reports.text import fit, style, terminal_width
 
 
 @click.command("explain")
@@ -20,7 +21,9 @@ from audit.reports.text import fit, terminal_width
               help="Also look in this checklist file or directory (repeatable).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> None:
+@color_option
+def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str,
+                    color: bool | None) -> None:
     """Explain CHECK_ID: what it reads, why it matters, when it passes, how to fix it.
 
     \b
@@ -85,4 +88,10 @@ def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str) -> Non
         out += para("Fact to change first (leads the evidence)", check.change)
     if check.verify_in_ibkr:
         out += para("Verify in IBKR", check.verify_in_ibkr)
-    click.echo(fit("\n".join(out).rstrip(), width))
+    text = fit("\n".join(out).rstrip(), width)
+    colored = use_color(color)
+    if colored:  # the title and the section headings in bold
+        text = "\n".join(style(line, True, bold=True) if line and not line.startswith(" ")
+                         and not line.startswith("area: ") else line
+                         for line in text.split("\n"))
+    click.echo(text, color=colored or None)
