@@ -153,3 +153,43 @@ def test_checks_and_explain_take_color_too(command: list[str]) -> None:
     assert not ANSI.search(_text(*command))
     plain = _text(*command, "--color", "never")
     assert ANSI.sub("", _text(*command, "--color", "always")) == plain
+
+
+GOLDEN = {
+    60: """\
+ibkr-audit 0.1.0 · {setup} · as of 2026-11-25
+
+VERDICT: action needed: 1 check(s) failed at or above high.
+  fix first: AUTO-002 (high) The automation finished paper
+      trading before going live
+
+FAILED, worst first (6)
+  FAIL    high      AUTO-002
+    The automation finished paper trading before going live
+        /automation/paper_trading/passed is false; expected
+          true
+""",
+    120: """\
+ibkr-audit 0.1.0 · {setup} · as of 2026-11-25
+
+VERDICT: action needed: 1 check(s) failed at or above high.
+  fix first: AUTO-002 (high) The automation finished paper trading before going live
+
+FAILED, worst first (6)
+  FAIL    high      AUTO-002   The automation finished paper trading before going live
+        /automation/paper_trading/passed is false; expected true
+        /automation/paper_trading/days is 12; expected at least 30
+        fix: Run the script against your IBKR paper account for at least the minimum period, across
+          a month-end if it rebalances monthly, and fix every surprise before switching to live.
+""",
+}
+
+
+@pytest.mark.parametrize("columns", sorted(GOLDEN))
+def test_head_of_the_report_at_60_and_120_columns(columns: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # 80 columns is pinned in full by the README tour (tests/test_docs.py).
+    monkeypatch.chdir(EXAMPLES.parent)
+    text = _text("check", "examples/maya.json", "--as-of", AS_OF, columns=columns)
+    expected = GOLDEN[columns].format(setup="examples/maya.json")
+    assert text.startswith(expected), text[:len(expected) + 200]
