@@ -131,6 +131,16 @@ def test_history_with_nothing_recorded_is_not_an_error(in_tmp: Path) -> None:
 
 def test_typo_suggestion_and_debug_after_the_subcommand(in_tmp: Path) -> None:
     run = invoke("chek", MAYA)
-    assert run.exit_code == 2 and "Did you mean 'check'?" in run.stderr
+    assert run.exit_code == 2 and "did you mean 'check'?" in run.stderr
     assert invoke("check", MAYA, "--as-of", AS_OF, "--debug").exit_code == 1
     assert invoke("plan", MAYA, "--debug", "--as-of", AS_OF).exit_code == 1
+
+
+@pytest.mark.parametrize("args", [["check", MAYA, "--fail-on", "bogus"], ["chek"], ["check"],
+                                  ["checks", "--area", "nope"], ["check", MAYA, "--nope"]])
+def test_usage_errors_use_the_one_error_style(in_tmp: Path, args: list[str]) -> None:
+    run = invoke(*args)
+    assert run.exit_code == 2 and run.stdout == ""
+    lines = run.stderr.splitlines()
+    assert lines[0].startswith("ibkr-audit: error: "), run.stderr
+    assert "Usage:" not in run.stderr and "--help" in run.stderr
