@@ -179,6 +179,8 @@ def test_fleet_overview_lists_every_setup_and_the_most_failed_checks(tmp_path: P
         ["maya-2.json", "maya.json", "minimal.json", "secure.json"]
     assert text.count("<tbody data-sort=") == 4
     bars = re.findall(r'<g data-check="([A-Z]+-\d+)"><title>[^<]*\((\d+) setups\)', text)
+    listed = re.findall(r"<li><code>([A-Z]+-\d+)</code>", text.split('class="checks-list"')[1])
+    assert listed == [cid for cid, _n in bars]  # each bar named in full below the chart
     assert bars and bars[0][1] >= bars[-1][1]
     maya_failed = {f["id"] for f in _json(MAYA)["findings"] if f["status"] == "fail"}
     assert {cid for cid, n in bars if n == "2"} >= maya_failed - {
