@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
+import sys
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,24 @@ def find(explicit: str | None) -> Path | None:
     local = Path.cwd() / FILE_NAME
     if local.is_file():
         return local
-    import platformdirs
-
-    user = Path(platformdirs.user_config_dir("ibkr-audit", appauthor=False)) / "config.toml"
+    user = user_config_file()
     return user if user.is_file() else None
+
+
+def user_config_file() -> Path:
+    """``config.toml`` in the user config directory, as platformdirs places it.
+
+    Computed directly on Linux and macOS: importing platformdirs on every run
+    would cost more than the rest of a small audit's start-up.
+    """
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "ibkr-audit" / "config.toml"
+    if sys.platform.startswith("win"):
+        import platformdirs
+
+        return Path(platformdirs.user_config_dir("ibkr-audit", appauthor=False)) / "config.toml"
+    base = os.environ.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
+    return Path(base) / "ibkr-audit" / "config.toml"
 
 
 def _problem(path: Path, text: str, key: str | None, message: str) -> InputError:
@@ -83,6 +97,8 @@ def load(path: Path, commands: Collection[str],
     except OSError as exc:
         raise InputError([Problem(f"cannot read config: {exc.strerror or exc}",
                                   file=str(path))]) from None
+    import tomllib  # only when there is a file to read
+
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(raw.decode("utf-8"))

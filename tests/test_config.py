@@ -144,3 +144,12 @@ def test_usage_errors_use_the_one_error_style(in_tmp: Path, args: list[str]) -> 
     lines = run.stderr.splitlines()
     assert lines[0].startswith("ibkr-audit: error: "), run.stderr
     assert "Usage:" not in run.stderr and "--help" in run.stderr
+
+
+def test_user_config_file_is_where_platformdirs_puts_it(in_tmp: Path) -> None:
+    import platformdirs
+
+    from audit import config
+
+    expected = Path(platformdirs.user_config_dir("ibkr-audit", appauthor=False))
+    assert config.user_config_file() == expected / "config.toml"
