@@ -37,12 +37,13 @@ ENV_VAR = "IBKR_AUDIT_CONFIG"
 ENV_PREFIX = "IBKR_AUDIT"
 TOP_LEVEL = ("fail-on", "format", "params", "checklists", "notify")
 # Commands each top-level key applies to, and the option's parameter name there.
-_APPLIES = {
-    "fail-on": (("check", "plan", "remediate", "diff"), "fail_on"),
-    "format": (("check",), "fmt"),
-    "params": (("check", "plan", "remediate"), "params"),
-    "checklists": (("check", "checks", "explain", "plan", "remediate"), "checklists"),
-    "notify": (("check", "schedule"), "notify"),
+_APPLIES: dict[str, dict[str, str]] = {
+    "fail-on": dict.fromkeys(("check", "plan", "remediate", "diff"), "fail_on"),
+    "format": {"check": "fmt"},
+    "params": dict.fromkeys(("check", "plan", "remediate"), "params"),
+    "checklists": dict.fromkeys(("check", "checks", "explain", "plan", "remediate"),
+                                "checklists"),
+    "notify": {"check": "notify_targets", "schedule": "notify"},
 }
 
 
@@ -113,9 +114,8 @@ def load(path: Path, commands: Collection[str],
     out: dict[str, dict[str, Any]] = {}
     for key, value in data.items():
         if key in TOP_LEVEL:
-            targets, param = _APPLIES[key]
             converted = _convert(path, text, key, value)
-            for command in targets:
+            for command, param in _APPLIES[key].items():
                 out.setdefault(command, {})[param] = converted
         elif key in commands and isinstance(value, dict):
             out.setdefault(key, {}).update(_command_table(path, text, key, value,

@@ -105,6 +105,13 @@ def test_notify_targets_reach_commands_that_take_them(in_tmp: Path) -> None:
     (in_tmp / "c.toml").write_text('notify = ["mailto://me@example.org"]\n')
     default_map = config.load(in_tmp / "c.toml", ["check", "schedule"], lambda _n: None)
     assert default_map["schedule"]["notify"] == ["mailto://me@example.org"]
+    assert default_map["check"]["notify_targets"] == ["mailto://me@example.org"]
+    from audit.cli.check import check
+    from audit.cli.schedule import schedule_command
+
+    # the parameter names are the commands' own, so click applies them as defaults
+    assert {p.name for p in check.params} >= set(default_map["check"])
+    assert {p.name for p in schedule_command.params} >= set(default_map["schedule"])
 
 
 def test_case_insensitive_values_in_the_file(in_tmp: Path) -> None:

@@ -107,8 +107,10 @@ def test_severity_colour_only_on_rows_that_did_not_pass() -> None:
 def test_every_line_fits_the_terminal(command: list[str], columns: int) -> None:
     width = min(columns, 100)
     text = _text(*command, columns=columns)
+    # Markdown headings and table rows stay whole; so does a command to copy.
     long = [line for line in text.splitlines()
-            if len(line) > width and not line.startswith(("#", "|"))]
+            if len(line) > width and not line.startswith(("#", "|"))
+            and not re.fullmatch(r"\s*`ibkr-audit [^`]*`", line)]
     assert long == []
     if columns == 120 and command[0] == "check":  # capped: still wider than at 80
         assert max(len(line) for line in text.splitlines()) > 80

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from dataclasses import asdict
 from typing import Any
@@ -255,11 +256,40 @@ def remediate_markdown(header: dict[str, Any], items: list[Task],
     return _fit_markdown(_lines(out))
 
 
+_ATOM = re.compile(r"`[^`]*`[^\s`]*|[^\s`]+")
+
+
 def _fit_markdown(text: str) -> str:
-    """Wrap long list items and paragraphs; headings and table rows stay whole."""
+    """Wrap long list items and paragraphs; headings and table rows stay whole.
+
+    A code span moves to the next line whole rather than being split, so the
+    commands to run stay copyable; one longer than the line is split at its
+    spaces (still valid Markdown), unless it is a command, which is never split.
+    """
     width = terminal_width()
-    return "\n".join(line if line.startswith(("#", "|")) else fit(line, width)
-                     for line in text.split("\n"))
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width or line.startswith(("#", "|")):
+            out.append(line)
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        hang = " " * (indent + 2)
+        current = line[:indent]
+        for atom in _ATOM.findall(line):
+            room = width - len(current) - (0 if current.strip() == "" else 1)
+            if len(atom) <= room or not current.strip():
+                current += ("" if not current.strip() else " ") + atom
+            elif len(atom) <= width - len(hang) or atom.startswith("`ibkr-audit "):
+                out.append(current)
+                current = hang + atom
+            else:  # a long code span or word: split at its spaces
+                out.append(current)
+                pieces = textwrap.wrap(atom, width - len(hang), break_long_words=False,
+                                       break_on_hyphens=False)
+                out += [hang + piece for piece in pieces[:-1]]
+                current = hang + pieces[-1]
+        out.append(current)
+    return "\n".join(out)
 
 
 def remediate_json(header: dict[str, Any], items: list[Task], waived: list[Accepted]) -> str:
