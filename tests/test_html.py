@@ -344,3 +344,23 @@ def test_committed_screenshots_are_maya_at_both_sizes() -> None:
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", png[16:24]) == (width, height)
         assert f"docs/img/maya-report-{width}x{height}.png" in (ROOT / "README.md").read_text()
+
+
+def test_declared_vs_observed_rows_are_shown_when_a_probe_ran() -> None:
+    import dataclasses
+    import datetime as dt
+
+    from audit import pipeline
+    from audit.reports import RenderOptions
+    from audit.reports import html as html_report
+
+    prepared = pipeline.prepare(pipeline.Request(as_of=dt.date.fromisoformat(AS_OF)))
+    report = pipeline.audit_path(MAYA, prepared)
+    assert "data-observed" not in html_report.render_pages([report], RenderOptions())
+    probed = dataclasses.replace(report, observed=(
+        ("disk_encrypted", "yes", "no (medium confidence)", "lsblk -J <x>"),))
+    page = html_report.render_pages([probed], RenderOptions())
+    table = page.split("data-observed>", 1)[1].split("</table>", 1)[0]
+    assert "<td><code>disk_encrypted</code></td><td>yes</td><td>no (medium confidence)</td>" \
+        in table
+    assert "lsblk -J &lt;x&gt;" in table

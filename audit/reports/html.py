@@ -290,6 +290,8 @@ def render_pages(reports: Sequence[Report], options: RenderOptions,
             "generated_at": clean(report.generated_at), "version": clean(report.tool_version),
             "verdict": _verdict(report, options.fail_on),
             "groups": _groups(report.findings, area_index),
+            "observed": [{"name": clean(n), "declared": clean(d), "seen": clean(o),
+                          "how": clean(h)} for n, d, o, h in report.observed],
             "plan": _plan(extra.analysis) if extra.analysis is not None else None,
             "trend": _trend_chart(extra.trend),
         })
