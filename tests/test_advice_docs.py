@@ -24,7 +24,7 @@ def render(args: list[str]) -> str:
     cwd = Path.cwd()
     os.chdir(ROOT)  # the documented commands use paths relative to the repository
     try:
-        return invoke(*args).stdout
+        return invoke(*args, env={"COLUMNS": "80"}).stdout  # text wraps to the terminal
     finally:
         os.chdir(cwd)
 

@@ -12,6 +12,7 @@ from audit.model import KNOWN_AREAS
 from tests.conftest import AS_OF, ASSETS, EXAMPLES, invoke
 
 MAYA = str(EXAMPLES / "maya.json")
+MAYA_LIVE = str(EXAMPLES / "maya-live.json")
 MINIMAL = str(EXAMPLES / "minimal.json")
 PLANTED = str(ASSETS / "planted_secrets.json")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -37,12 +38,14 @@ def _rows(text: str) -> list[tuple[str, str, str]]:
 
 
 def test_verdict_and_what_to_fix_first_lead() -> None:
-    lines = _text("check", MAYA, "--as-of", AS_OF).splitlines()
+    text = _text("check", MAYA_LIVE, "--as-of", AS_OF)
+    assert text.startswith("URGENT: ")  # the advice's urgent block opens the report
+    lines = text.split("\n\n", 1)[1].splitlines()
     assert lines[0].startswith("ibkr-audit ") and lines[1] == ""
     assert lines[2] == "VERDICT: action needed: 1 check(s) failed at or above high."
     assert lines[3].startswith("  fix first: AUTO-002 (high) ")
     summary = next(i for i, line in enumerate(lines) if line.startswith("Summary: "))
-    assert lines[summary].startswith("Summary: 6 failed")
+    assert lines[summary].startswith("Summary: 8 failed")
     assert all(line.startswith("  ") for line in lines[summary + 1:])  # wrapped, last
 
 
@@ -159,17 +162,18 @@ def test_checks_and_explain_take_color_too(command: list[str]) -> None:
 
 GOLDEN = {
     60: """\
-ibkr-audit 0.1.0 · {setup} · as of 2026-11-25
+ibkr-audit 0.1.0 · {setup} · as of
+  2026-11-25
 
 VERDICT: action needed: 1 check(s) failed at or above high.
   fix first: AUTO-002 (high) The automation finished paper
       trading before going live
 
-FAILED, worst first (6)
+FAILED, worst first (8)
   FAIL    high      AUTO-002
     The automation finished paper trading before going live
-        /automation/paper_trading/passed is false; expected
-          true
+        /automation/mode is "live"; expected anything but
+          paper
 """,
     120: """\
 ibkr-audit 0.1.0 · {setup} · as of 2026-11-25
@@ -177,12 +181,11 @@ ibkr-audit 0.1.0 · {setup} · as of 2026-11-25
 VERDICT: action needed: 1 check(s) failed at or above high.
   fix first: AUTO-002 (high) The automation finished paper trading before going live
 
-FAILED, worst first (6)
+FAILED, worst first (8)
   FAIL    high      AUTO-002   The automation finished paper trading before going live
+        /automation/mode is "live"; expected anything but paper
         /automation/paper_trading/passed is false; expected true
         /automation/paper_trading/days is 12; expected at least 30
-        fix: Run the script against your IBKR paper account for at least the minimum period, across
-          a month-end if it rebalances monthly, and fix every surprise before switching to live.
 """,
 }
 
@@ -192,6 +195,7 @@ def test_head_of_the_report_at_60_and_120_columns(columns: int,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # 80 columns is pinned in full by the README tour (tests/test_docs.py).
     monkeypatch.chdir(EXAMPLES.parent)
-    text = _text("check", "examples/maya.json", "--as-of", AS_OF, columns=columns)
-    expected = GOLDEN[columns].format(setup="examples/maya.json")
-    assert text.startswith(expected), text[:len(expected) + 200]
+    text = _text("check", "examples/maya-live.json", "--as-of", AS_OF, columns=columns)
+    report = text[text.index("ibkr-audit 0.1.0"):]  # after the urgent block
+    expected = GOLDEN[columns].format(setup="examples/maya-live.json")
+    assert report.startswith(expected), report[:len(expected) + 200]

@@ -23,6 +23,7 @@ from audit.fsutil import refuse_overwriting_inputs
 from audit.model import Report
 from audit.pipeline import Request, audit_options
 from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
+from audit.reports.text import fit, terminal_width
 
 
 @click.command()
@@ -147,7 +148,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
             text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
                                                  fail_on=threshold, verbose=verbose))
         if fmt == "text":
-            text = urgent_text(reports, prepared.lists) + text
+            text = fit(urgent_text(reports, prepared.lists), terminal_width()) + text
         if fmt == "text" and diffs_text:
             text = diffs_text + "\n" + text
         emit(text, output, colored)

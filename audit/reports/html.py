@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 SEVERITIES = tuple(s.value for s in Severity)
 STATUSES = ("fail", "manual", "waived", "pass", "skip")
 OPEN_STATUSES = ("fail", "manual", "waived")
-STAGE_STATUSES = ("done", "ready", "blocked", "not_needed")
+STAGE_STATUSES = ("done", "ready", "in_progress", "blocked", "not_needed")
 TREND_RUNS = 30  # newest runs drawn in the trend chart
 FLEET_TOP_CHECKS = 15
 
@@ -174,8 +174,9 @@ def _row_key(f: Finding) -> tuple[int, tuple[int, str], str, str]:
 
 def _plan(analysis: Analysis) -> dict[str, Any]:
     from audit.advice import remediate
+    from audit.advice.rank import unknown_text
     from audit.advice.recommend import INTERFACE_NAMES
-    from audit.advice.render import next_step
+    from audit.advice.render import next_step, next_step_dict
 
     rec = analysis.recommendation
     def names(ids: Iterable[str]) -> str:
@@ -203,7 +204,8 @@ def _plan(analysis: Analysis) -> dict[str, Any]:
             "note": clean(s.note), "next_steps": [clean(n) for n in s.next_steps],
         } for s in analysis.stages],
         "diagram": _stage_diagram(analysis),
-        "next_step": clean(next_step(analysis.stages)),
+        "next_step": clean(next_step(analysis.stages, next_step_dict(analysis.next_step),
+                                     unknown_text(list(analysis.report.findings)))),
         "tasks": [{"id": clean(t.id), "title": clean(t.title), "severity": t.severity,
                    "status": t.status, "stage": t.stage, "subject": clean(t.subject or ""),
                    "action": clean(t.action), "where": clean(t.where or ""),
