@@ -28,7 +28,8 @@ def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = No
     """Run the CLI in-process; exceptions surface as they would through main()."""
     from audit.cli.main import main
 
-    runner = CliRunner(env={"NO_COLOR": "1", **(env or {})})
+    # 80 columns unless a test says otherwise: text output wraps to the terminal.
+    runner = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "80", **(env or {})})
     result = runner.invoke(_Main(main), list(args), input=input, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
 
