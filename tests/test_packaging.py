@@ -112,7 +112,8 @@ def test_installed_version_and_check(venv: Path) -> None:
     # The README's first command, run by the installed wheel (its date checks use today).
     proc = in_venv(venv, "ibkr-audit", "check", "examples/maya.json")
     assert proc.returncode in (0, 1) and proc.stderr == "", proc.stderr
-    assert "AUTO-002" in proc.stdout and "Summary:" in proc.stdout
+    assert "VERDICT:" in proc.stdout and "Summary:" in proc.stdout
+    assert "RISK-005" in proc.stdout  # a failure is listed (passes are one count line)
     # Maya gone live before paper trading ended: a high failure, so exit 1.
     proc = in_venv(venv, "ibkr-audit", "check", "examples/maya-live.json", "--as-of",
                    "2026-11-25", "-f", "json")
