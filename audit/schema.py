@@ -7,7 +7,6 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Iterator
-from difflib import get_close_matches
 from functools import cache
 from typing import Any
 
@@ -111,6 +110,8 @@ def describe_schema_error(error: Any, redactor: Redactor,
                 break
             if key in known or any(p.search(key) for p in patterns):
                 continue
+            from difflib import get_close_matches  # only on an error
+
             hint = get_close_matches(key, known, n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else (
                 f"; allowed: {', '.join(known)}" if known else "")

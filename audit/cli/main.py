@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import difflib
 import errno
 import importlib
 import os
@@ -69,6 +68,8 @@ class LazyGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib  # only for a mistyped command
+
             close = difflib.get_close_matches(name, list(COMMANDS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             ctx.fail(f"no such command {name!r}{hint}")
