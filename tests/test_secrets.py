@@ -152,3 +152,15 @@ def test_control_characters_never_reach_the_terminal(write_setup: Any) -> None:
     run = invoke("check", str(bad))
     assert run.exit_code == 2 and "\x1b" not in run.stderr and "\\x1b" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text", [
+    "U1234567", "DU1234567", "F12345", "x U1234567 y", "ibkrU1234567", "U7654321paper",
+    "%20U1234567.json", "%28DU7654321%29", "12U1234567", "U12345678901", "U123",
+    "DF99999999", "aU1234567b", "U1234567U7654321", "9F1234567A", "%2GU1234567",
+    "path/U1112223-x.json", "U1234567\nDU7654321",
+])
+def test_fast_account_masking_equals_the_reference_pattern(text: str) -> None:
+    from audit.secrets.scan import ACCOUNT_ID, mask_account_id, mask_accounts
+
+    assert mask_accounts(text) == ACCOUNT_ID.sub(mask_account_id, text)
