@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "diff": ("audit.cli.history", "diff_command",
              "Show what got worse (and better) between two recorded runs."),
     "schedule": ("audit.cli.schedule", "schedule_command",
-                 "Audit a setup periodically with cron, systemd or launchd."),
+                 "Audit a setup periodically (cron, systemd, launchd, Task Scheduler)."),
     "unschedule": ("audit.cli.schedule", "unschedule_command",
                    "Remove the scheduled audit of a setup."),
     "credentials": ("audit.cli.credentials", "credentials_group",
