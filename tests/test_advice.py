@@ -33,8 +33,16 @@ def goals(c: str, e: str, o: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name, set_, remove, rule, interfaces", [
-    ("maya: two axes high", {}, [], "two_or_more_high", ("tws", "api")),
-    ("all three high", goals("high", "high", "high"), [], "two_or_more_high", ("tws", "api")),
+    # Maya's rebalancer places orders: the API she needs is one that trades.
+    ("maya: two axes high, a trading script", {}, [], "two_or_more_high_execution",
+     ("tws", "api")),
+    ("all three high", goals("high", "high", "high"), [], "two_or_more_high_execution",
+     ("tws", "api")),
+    ("two axes high, a read-only monitoring script",
+     {"/automation/purpose": "monitoring", "/automation/read_only_api": True}, [],
+     "two_or_more_high", ("tws", "api")),
+    ("two axes high, no automation", {"/automation/enabled": False}, [], "two_or_more_high",
+     ("tws", "api")),
     ("all low, no automation", {**goals("low", "low", "low"), "/automation/enabled": False},
      [], "all_low", ("client_portal", "mobile")),
     ("automation with limited complexity", goals("medium", "low", "low"), [],
@@ -48,7 +56,7 @@ def goals(c: str, e: str, o: str) -> dict[str, Any]:
      ("client_portal", "mobile", "api")),
     ("two high known, third missing: still decided",
      {"/profile/goals": {"strategy_complexity": "high", "execution_sensitivity": "high"}}, [],
-     "two_or_more_high", ("tws", "api")),
+     "two_or_more_high_execution", ("tws", "api")),
 ])
 def test_recommendation(name: str, set_: dict[str, Any], remove: list[str], rule: str,
                         interfaces: tuple[str, ...], tmp_path: Path) -> None:
