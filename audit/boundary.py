@@ -22,17 +22,17 @@ import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from audit.secrets.scan import Redactor
 
 _redactor = Redactor()
 
 
-def reset(show_account_ids: bool = False) -> None:
+def reset() -> None:
     """Forget what earlier runs in this process learnt (one CLI invocation = one run)."""
     global _redactor
-    _redactor = Redactor(show_account_ids=show_account_ids)
+    _redactor = Redactor()
 
 
 def show_account_ids(show: bool) -> None:
@@ -79,10 +79,6 @@ def redact_at_rest(text: str) -> str:
     if not _redactor.show_account_ids:
         return _redactor.text(text)
     return Redactor(sorted(_redactor.secrets)).text(text)
-
-
-def redact_value(value: Any) -> Any:
-    return _redactor.value(value)
 
 
 class Target(Protocol):

@@ -35,7 +35,6 @@ FAIL_ON_CHOICES = [s.value for s in Severity] + ["never"]
 # Bounds for dates and numbers given on the command line (issue 14: no overflow later).
 EARLIEST_DATE, LATEST_DATE = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
 MAX_PARAM = 1_000_000
-CONFIG_KINDS = ("ibc", "jts", "gateway")
 
 
 @dataclass(frozen=True)
