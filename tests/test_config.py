@@ -76,7 +76,7 @@ def test_checklists_are_relative_to_the_file_and_tables_set_any_option(in_tmp: P
     plain = invoke("checks", "-f", "json")
     assert len(json.loads(run.stdout)) > len(json.loads(plain.stdout))
     run = invoke("--config", str(in_tmp / "team" / "cfg.toml"), "check", MAYA)
-    assert "as of 2026-11-25" in run.stdout
+    assert "as of 2026-11-25" in " ".join(run.stdout.split())  # the header may wrap
 
 
 @pytest.mark.parametrize(("content", "line", "words"), [
