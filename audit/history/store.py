@@ -226,8 +226,11 @@ class Store:
             if not create:
                 raise InputError([Problem("no audit history yet (run 'ibkr-audit check "
                                           "--record' first)", file=str(path))])
-            self._create_private(path)
-        else:
+            if not self._create_private(path):
+                # Another process created it meanwhile (runs recording at once): use it
+                # as an existing file, with the same checks.
+                info = path.lstat()
+        if info is not None:
             self._make_private(path, info)
         try:
             self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
@@ -267,14 +270,18 @@ class Store:
                     f"{table} table of ours); give another --history-db", file=str(self.path))])
 
     @staticmethod
-    def _create_private(path: Path) -> None:
+    def _create_private(path: Path) -> bool:
+        """Create the file 0600; False when it already exists (another process won)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
             os.close(fd)
+        except FileExistsError:
+            return False
         except OSError as exc:
             raise OutputError([Problem(f"cannot create: {exc.strerror or exc}",
                                        file=str(path))]) from None
+        return True
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
