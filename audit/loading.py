@@ -8,11 +8,11 @@ the scan runs (and teaches the redaction boundary) before validation.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from audit.digest import sha256
 from audit.errors import InputError, Problem
 from audit.inputs import (
     STDIN,
@@ -88,7 +88,7 @@ def load_setup(path: str, limits: Limits | None = None, *,
     credentials, accounts = scan_and_learn(data)
     problems = check_sizes(data, display, limits)
     setup = Setup(display, text, data if isinstance(data, dict) else {},
-                  hashlib.sha256(raw).hexdigest(), credentials, accounts)
+                  sha256(raw).hexdigest(), credentials, accounts)
     redactor = Redactor(setup.secrets(), show_account_ids)
     if not isinstance(data, dict):
         problems.append(Problem(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from audit import boundary, fleet, pipeline
-from audit.advice.rank import unknown_at, urgent_text
+from audit import boundary, pipeline
 from audit.cli.common import color_option, emit, history_db_option, output_option, use_color
 from audit.errors import (
     EXIT_FINDINGS,
@@ -23,7 +23,10 @@ from audit.fsutil import refuse_overwriting_inputs
 from audit.model import Report
 from audit.pipeline import Request, audit_options
 from audit.reports import FLEET_FORMATS, FORMATS, RenderOptions, get
-from audit.reports.text import fit, terminal_width
+from audit.targets import is_fleet, scan
+
+if TYPE_CHECKING:
+    from audit import fleet
 
 
 @click.command()
@@ -98,7 +101,7 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
         prepared = _observe(prepared, probe, device, code_paths)
     threshold = request.threshold
     form = FORMATS[fmt]
-    if fleet.is_fleet(setups) or jobs is not None or form.fleet_only:
+    if is_fleet(setups) or jobs is not None or form.fleet_only:
         if not form.fleet:
             raise UsageError(f"--format {fmt} needs explicit setup files; fleet mode (directories,"
                              f" globs, --jobs, jsonl) writes {', '.join(FLEET_FORMATS)}")
@@ -107,6 +110,8 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
             raise UsageError("--record, --only-changes, --strict, --notify, --ibc, --jts, "
                              "--gateway-conf, --probe and --scan-code work on explicit setup "
                              "files")
+        from audit import fleet  # only fleet mode pays for it
+
         job = fleet.Job(prepared.lists, prepared.checks, prepared.options, request.limits, fmt,
                         RenderOptions(quiet=quiet, fail_on=threshold), prepared.extra_waivers,
                         request.waiver_file)
@@ -126,8 +131,11 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
             notify.input_failed(problems, targets=targets)
         raise InputError(problems)
     # The verdict covers every audited file, including those --only-changes keeps quiet.
-    failed = any(r.failed_at(threshold) or (strict and unknown_at(r, threshold))
-                 for r in reports)
+    failed = any(r.failed_at(threshold) for r in reports)
+    if strict and not failed:
+        from audit.advice.rank import unknown_at
+
+        failed = any(unknown_at(r, threshold) for r in reports)
     diffs_text = ""
     audited = reports
     before = notify.previous(reports, history_db) if targets else []
@@ -148,6 +156,9 @@ def check(setups: tuple[str, ...], fmt: str, output: str | None, request: Reques
             text = render(reports, RenderOptions(color=colored, quiet=quiet or only_changes,
                                                  fail_on=threshold, verbose=verbose))
         if fmt == "text":
+            from audit.advice.rank import urgent_text
+            from audit.reports.text import fit, terminal_width
+
             text = fit(urgent_text(reports, prepared.lists), terminal_width()) + text
         if fmt == "text" and diffs_text:
             text = diffs_text + "\n" + text
@@ -173,7 +184,9 @@ def _observe(prepared: pipeline.Prepared, probe: bool, device: str | None,
 def _fleet(setups: tuple[str, ...], job: fleet.Job, jobs: int, output: str | None,
            quiet: bool) -> int:
     """Audit a fleet; the exit code is 2 if any file was invalid, else 1/0 by the gate."""
-    paths, problems = fleet.scan(setups)
+    from audit import fleet
+
+    paths, problems = scan(setups)
     if not paths and not problems:
         raise UsageError("no *.json setup files found in " + ", ".join(setups))
     progress = not quiet and sys.stderr.isatty()

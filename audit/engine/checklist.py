@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from audit import _resources
+from audit.digest import sha256
 from audit.engine.conditions import LEAF_OPERATORS
 from audit.errors import ChecklistError, Problem, UsageError
 from audit.inputs import Limits, decode, parse, read_bytes
@@ -124,7 +124,7 @@ def cache_dir() -> Path | None:
 def _cache_key(paths: tuple[Path, ...], raws: list[bytes]) -> str:
     from audit import __version__
 
-    key = hashlib.sha256(f"{CACHE_FORMAT}\0{__version__}\0".encode())
+    key = sha256(f"{CACHE_FORMAT}\0{__version__}\0".encode())
     # The loader itself (a source checkout changes without a version bump) and the schema.
     for source in (Path(__file__), Path(__file__).with_name("conditions.py")):
         try:
@@ -133,12 +133,12 @@ def _cache_key(paths: tuple[Path, ...], raws: list[bytes]) -> str:
         except OSError:
             key.update(b"?\0")
     try:
-        key.update(hashlib.sha256(_resources.schema_path(CHECKLIST_SCHEMA).read_bytes()).digest())
+        key.update(sha256(_resources.schema_path(CHECKLIST_SCHEMA).read_bytes()).digest())
     except OSError:
         key.update(b"?\0")
     for path, raw in zip(paths, raws, strict=True):
         key.update(f"{path}\0{_resources.is_packaged(path)}\0".encode())
-        key.update(hashlib.sha256(raw).digest())
+        key.update(sha256(raw).digest())
     return key.hexdigest()
 
 
@@ -219,12 +219,12 @@ def _validity_marker(schema_name: str, text: str) -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
-    key = hashlib.sha256(f"{CACHE_FORMAT}\0{__version__}\0{schema_name}\0".encode())
+    key = sha256(f"{CACHE_FORMAT}\0{__version__}\0{schema_name}\0".encode())
     try:
-        key.update(hashlib.sha256(_resources.schema_path(schema_name).read_bytes()).digest())
+        key.update(sha256(_resources.schema_path(schema_name).read_bytes()).digest())
     except OSError:
         return None
-    key.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    key.update(sha256(text.encode("utf-8", "surrogatepass")).digest())
     return directory / f"valid-{key.hexdigest()[:40]}"
 
 
@@ -266,7 +266,7 @@ def _prune(directory: Path, pattern: str = "checklists-*.json", keep: int = KEEP
 
 def _compile(paths: tuple[Path, ...], raws: list[bytes]) -> Checklists:
     result = Checklists()
-    digest = hashlib.sha256()
+    digest = sha256()
     owners: dict[str, str] = {}
     problems: list[Problem] = []
     for path, raw in zip(paths, raws, strict=True):
