@@ -3,6 +3,7 @@
 
     python benchmarks/bench.py                  # 25 interleaved runs, fleet of 10,000
     python benchmarks/bench.py --runs 40 --fleet 5000 --markdown docs/performance.md
+    python benchmarks/bench.py --only single --no-peers   # one section, ibkr-audit alone
 
 It creates its own virtual environment (benchmarks/.venv-bench, reused on later
 runs) with ibkr-audit installed as users get it (a wheel, not editable) and the
@@ -465,8 +466,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--venv", type=Path, default=ROOT / "benchmarks" / ".venv-bench")
     parser.add_argument("--no-peers", action="store_true", help="measure only ibkr-audit")
-    parser.add_argument("--markdown", type=Path, help="also write the table to this file, "
-                        "between the BENCH markers if it has them")
+    parser.add_argument("--only", metavar="SECTIONS", default="single,curve,fleet",
+                        help="comma-separated sections to run (default: all of "
+                             "single,curve,fleet)")
+    parser.add_argument("--markdown", type=Path, action="append", default=[],
+                        help="also write the table to this file, between the BENCH markers "
+                             "if it has them (repeatable: docs/performance.md and README.md)")
     args = parser.parse_args()
     tools = ensure_venv(args.venv, not args.no_peers)
     env = {**os.environ, "IBKR_AUDIT_CACHE_DIR": str(args.venv / "cache")}
@@ -485,6 +490,8 @@ def main() -> None:
     if args.fleet:
         sections.append(("fleet", lambda tmp: fleet(tools, args.fleet, args.jobs,
                                                      args.fleet_runs, env, out, tmp)))
+    wanted = set(args.only.split(","))
+    sections = [(name, run) for name, run in sections if name in wanted]
     with tempfile.TemporaryDirectory(prefix="ibkr-audit-bench-") as tmp:
         for name, run in sections:
             directory = Path(tmp) / name
@@ -496,7 +503,8 @@ def main() -> None:
     if args.markdown:
         table = out.markdown(f"Measured on {machine}; {args.runs} interleaved runs "
                              f"(curve {args.curve_runs}, fleet {args.fleet_runs}).")
-        _write_table(args.markdown, table)
+        for path in args.markdown:
+            _write_table(path, table)
 
 
 def _write_table(path: Path, table: str) -> None:

@@ -41,7 +41,7 @@ def active(setup: Setup, lists: Checklists, as_of: dt.date,
     result: dict[str, Waiver] = {}
     def problem(index: int, field: str, message: str) -> None:
         where = _where(setup, join("/waivers", index), index, field)
-        problems.append(replace(where, message=message))
+        problems.append(where._replace(message=message))
 
     for index, raw in enumerate(setup.data.get("waivers", [])):
         pointer = join("/waivers", index)
