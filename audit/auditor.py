@@ -18,7 +18,8 @@ from audit.model import Check, Report
 def now_utc() -> str:
     """Report timestamp; ``SOURCE_DATE_EPOCH`` pins it for reproducible output."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch and epoch.isdigit()
+    pinned = epoch is not None and epoch.isascii() and epoch.isdigit()  # not '²': int() fails
+    moment = (dt.datetime.fromtimestamp(int(epoch), dt.UTC) if pinned and epoch
               else dt.datetime.now(dt.UTC))
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 

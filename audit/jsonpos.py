@@ -88,6 +88,10 @@ def build_position_map(text: str, want: set[str] | None = None) -> PositionMap:
 
 
 class _Scanner:
+    """One pass over the text with an explicit stack: no recursion, so a file nested
+    as deep as ``--max-depth`` allows is mapped whole (a recursive scanner stopped
+    at ~300 levels and left later pointers to be located at an ancestor's line)."""
+
     def __init__(self, text: str, out: PositionMap, want: set[str] | None = None) -> None:
         self.text = text
         self.out = out
@@ -104,68 +108,69 @@ class _Scanner:
         return m.end() if m else i
 
     def run(self) -> None:
+        text, spans = self.text, self.out.spans
         i = self.skip_ws(0)
-        if self.text.startswith("\ufeff", i):
+        if text.startswith("\ufeff", i):
             i = self.skip_ws(i + 1)
         self.out.positions[""] = self.out.line_col(i)
         if self.want is not None:
             self.found("")
-        self.value(i, "")
-
-    def value(self, i: int, pointer: str) -> int:
-        end = self._value(i, pointer)
-        self.out.spans[pointer] = (i, end)
-        return end
-
-    def _value(self, i: int, pointer: str) -> int:
-        ch = self.text[i]
-        if ch == "{":
-            return self.obj(i + 1, pointer)
-        if ch == "[":
-            return self.arr(i + 1, pointer)
-        if ch == '"':
-            end: int = _scanstring(self.text, i + 1)[1]
-            return end
-        m = _SCALAR.match(self.text, i)
-        if not m:
-            raise _Stop
-        return m.end()
-
-    def obj(self, i: int, pointer: str) -> int:
-        seen: set[str] = set()
-        i = self.skip_ws(i)
-        if self.text[i] == "}":
-            return i + 1
+        # Open containers: [opening character, pointer, start offset, keys seen or index].
+        stack: list[list[Any]] = []
+        pointer = ""
         while True:
-            key_start = i
-            key, i = _scanstring(self.text, i + 1)
-            child = join(pointer, key)
-            if key in seen:
-                self.out.duplicates.append(child)
-                # Like json.loads, the later member wins; point at it.
-            seen.add(key)
-            self.out.positions[child] = self.out.line_col(key_start)
-            if self.want is not None:
-                self.found(child)
-            i = self.skip_ws(i)
-            i = self.skip_ws(i + 1)  # past ':'
-            i = self.skip_ws(self.value(i, child))
-            if self.text[i] == "}":
-                return i + 1
-            i = self.skip_ws(i + 1)  # past ','
+            # A value of ``pointer`` starts at i.
+            ch = text[i]
+            if ch in "{[":
+                frame: list[Any] = [ch, pointer, i, set() if ch == "{" else 0]
+                i = self.skip_ws(i + 1)
+                if text[i] == ("}" if ch == "{" else "]"):
+                    i += 1
+                    spans[pointer] = (frame[2], i)
+                else:
+                    stack.append(frame)
+                    pointer, i = self.member(frame, i)
+                    continue
+            elif ch == '"':
+                end: int = _scanstring(text, i + 1)[1]
+                spans[pointer] = (i, end)
+                i = end
+            else:
+                m = _SCALAR.match(text, i)
+                if not m:
+                    raise _Stop
+                spans[pointer] = (i, m.end())
+                i = m.end()
+            # The value ended at i: close what ends here, or go on to the next member.
+            while stack:
+                frame = stack[-1]
+                i = self.skip_ws(i)
+                if text[i] == ("}" if frame[0] == "{" else "]"):
+                    stack.pop()
+                    i += 1
+                    spans[frame[1]] = (frame[2], i)
+                    continue
+                pointer, i = self.member(frame, self.skip_ws(i + 1))  # past ','
+                break
+            else:
+                return
 
-    def arr(self, i: int, pointer: str) -> int:
-        i = self.skip_ws(i)
-        if self.text[i] == "]":
-            return i + 1
-        index = 0
-        while True:
-            child = join(pointer, index)
+    def member(self, frame: list[Any], i: int) -> tuple[str, int]:
+        """Record the next member of ``frame`` starting at i; (its pointer, its value's start)."""
+        if frame[0] == "[":
+            child = join(frame[1], frame[3])
+            frame[3] += 1
             self.out.positions[child] = self.out.line_col(i)
             if self.want is not None:
                 self.found(child)
-            i = self.skip_ws(self.value(i, child))
-            if self.text[i] == "]":
-                return i + 1
-            i = self.skip_ws(i + 1)
-            index += 1
+            return child, i
+        key, after = _scanstring(self.text, i + 1)
+        child = join(frame[1], key)
+        if key in frame[3]:
+            self.out.duplicates.append(child)  # like json.loads, the later member wins
+        frame[3].add(key)
+        self.out.positions[child] = self.out.line_col(i)
+        if self.want is not None:
+            self.found(child)
+        i = self.skip_ws(after)
+        return child, self.skip_ws(i + 1)  # past ':'

@@ -55,7 +55,9 @@ def resolve(document: Any, pointer: str) -> Any:
                 return MISSING
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+            # ASCII digits only: '²' passes isdigit() and int() refuses it.
+            if not (token.isascii() and token.isdigit()) or (
+                    len(token) > 1 and token.startswith("0")):
                 return MISSING
             index = int(token)
             if index >= len(node):

@@ -654,3 +654,47 @@ def test_the_fast_validator_takes_integers_past_float_range() -> None:
     for version in (10**400, -(10**400), 1.0, 1):
         doc = {"schema_version": version, "profile": {"residence": "US"}}
         assert fast(doc) is (validate(doc) == [])
+
+
+# Characters that pass str.isdigit() but that int() refuses (red team, round 3).
+UNICODE_DIGITS = ("²", "٣٣", "¹²³")
+
+
+@pytest.mark.parametrize("digits", UNICODE_DIGITS)
+def test_unicode_digits_in_the_environment_are_never_an_internal_error(digits: str) -> None:
+    for env in ({"SOURCE_DATE_EPOCH": digits}, {"COLUMNS": digits}):
+        run = invoke("check", MAYA, "--format", "text", env=env)
+        assert run.exit_code in (0, 1), (env, run.stderr)
+        assert "internal error" not in run.stderr
+
+
+@pytest.mark.parametrize("digits", UNICODE_DIGITS)
+def test_unicode_digits_in_a_checklist_pointer_read_nothing(tmp_path: Path, digits: str) -> None:
+    checklist = {"title": "digits", "checks": [{
+        "id": "DIG-001", "title": "a device by a strange index", "area": "devices",
+        "severity": "low", "description": "Reads /devices/" + digits + "/name.",
+        "severity_reason": "test", "remediation": "none",
+        "reference": {"section": "Test", "passage": "test"},
+        "pass_if": {"fact": f"/devices/{digits}/name", "equals": "laptop"}}]}
+    path = tmp_path / "digits.json"
+    path.write_text(json.dumps(checklist), encoding="utf-8")
+    run = invoke("check", MAYA, "--checklist", str(path), "--only", "DIG-001", "--format", "json")
+    assert run.exit_code in (0, 1), run.stderr
+    (finding,) = json.loads(run.stdout)["findings"]
+    assert finding["status"] == "manual"  # nothing at that index: the fact is missing
+
+
+def test_errors_after_a_deeply_nested_note_name_their_own_line(write_setup: Any) -> None:
+    """The position scanner is iterative: 500 levels (allowed by --max-depth) used to stop
+    a recursive scanner, and the error below was then placed on the profile's line."""
+    deep = "[" * 500 + "]" * 500
+    text = MINIMAL_TEXT.replace('"profile": {', '"profile": {\n    "x-deep": ' + deep + ",", 1)
+    data = json.loads(text)
+    data["profile"]["paper_account"] = "yes"  # wrong type, written after the deep note
+    lines = json.dumps(data, indent=2).replace("[\n" + " " * 6, "[").splitlines()
+    path = write_setup("\n".join(lines))
+    expected = next(n for n, line in enumerate(lines, 1) if '"paper_account"' in line)
+    run = invoke("check", str(path), "--max-depth", "1000")
+    assert run.exit_code == 2, run.stderr
+    assert f":{expected}:" in one_error_line(run.stderr)
+    assert "/profile/paper_account" in run.stderr

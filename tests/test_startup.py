@@ -86,7 +86,7 @@ def test_the_built_in_sha256_is_sha256(data: bytes) -> None:
 
 @pytest.mark.parametrize(("columns", "expected"), [
     ("120", MAX_WIDTH), ("72", 72), ("10", MIN_WIDTH), ("0", None), ("wide", None),
-    ("99999999999", None)])
+    ("99999999999", None), ("²", None), ("٣٣", None), ("-5", None), (" 90", None)])
 def test_terminal_width_follows_columns(monkeypatch: pytest.MonkeyPatch, columns: str,
                                         expected: int | None) -> None:
     monkeypatch.setenv("COLUMNS", columns)

@@ -271,7 +271,8 @@ def _split_debug(args: list[str]) -> tuple[list[str], bool]:
 
 def _check_environment() -> None:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit() and (len(epoch) > 12 or int(epoch) > MAX_EPOCH):
+    digits = epoch is not None and epoch.isascii() and epoch.isdigit()  # '²' is isdigit()
+    if epoch and digits and (len(epoch) > 12 or int(epoch) > MAX_EPOCH):
         raise AuditError(f"SOURCE_DATE_EPOCH={epoch[:20]}{'...' if len(epoch) > 20 else ''} "
                          f"is out of range (0 to {MAX_EPOCH}, i.e. 9999-12-31)")
 

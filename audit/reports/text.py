@@ -47,7 +47,9 @@ def terminal_width() -> int:
     compression modules it pulls in (a few ms of every text run).
     """
     columns = os.environ.get("COLUMNS", "")
-    width = int(columns) if columns.isdigit() and len(columns) < 6 else 0
+    # isdecimal and isascii: '²' and '٣' pass isdigit() but int() refuses them.
+    width = int(columns) if columns.isascii() and columns.isdecimal() and len(columns) < 6 \
+        else 0
     if width <= 0:
         try:
             width = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]

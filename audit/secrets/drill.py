@@ -144,7 +144,7 @@ def verify(otp: Any, code: str, now: float | None = None) -> Verdict:
     """Check ``code`` at ``now``; a match one step early or late is a pass with drift."""
     moment = clock() if now is None else now
     code = code.strip().replace(" ", "")
-    if not code.isdigit() or len(code) != otp.digits:
+    if not (code.isascii() and code.isdigit()) or len(code) != otp.digits:
         return Verdict(False)
     if not otp.verify(code, for_time=moment, valid_window=1):
         return Verdict(False)
