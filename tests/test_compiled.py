@@ -384,3 +384,17 @@ def test_a_checklist_set_is_compiled_once() -> None:
     assert len(program._outcomes) + len(program._truths) == before  # nothing new to compile
     assert compile.program_for(LISTS.conditions) is program
     assert compile.program_for(dict(LISTS.conditions)) is not program
+
+
+def test_a_list_of_checks_changed_in_place_gets_its_own_plans() -> None:
+    from audit.engine.evaluate import evaluate
+
+    setup = loaded(EXAMPLES / "maya.json")
+    assert setup is not None
+    checks = LISTS.checks[:5]
+    options = Options(as_of=AS_OF, keep_evidence=False)
+    assert [f.id for f in evaluate(setup, LISTS, options, checks)] == [c.id for c in checks]
+    checks.append(LISTS.checks[-1])
+    checks.reverse()
+    assert [f.id for f in evaluate(setup, LISTS, options, checks)] == [c.id for c in checks]
+    assert len({f.id for f in evaluate(setup, LISTS, options)}) == len(LISTS.checks)

@@ -144,8 +144,10 @@ class Program:
         self._outcomes: dict[int, tuple[Any, OutcomeFn]] = {}
         self._truths: dict[int, tuple[Any, TruthFn]] = {}
         self._operands: dict[int, tuple[Any, OperandFn]] = {}
-        # Per-check plans of audit.engine.evaluate, kept with the closures they use.
+        # Per-check plans of audit.engine.evaluate, kept with the closures they use, and
+        # the plans of a list of checks (by the list, checked against its contents).
         self.plans: dict[int, tuple[Any, Any]] = {}
+        self.plan_lists: dict[int, tuple[tuple[Any, ...], Any]] = {}
 
     # -- lookup ---------------------------------------------------------------------
 

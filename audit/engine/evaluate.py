@@ -90,27 +90,37 @@ class _Plan:
             self.passes_truth = lambda ev: ev.interpret(passes).value
 
 
-def _plans(checks: list[Check], evaluator: Evaluator) -> list[_Plan]:
-    """The checks' plans: kept with the compiled program, made afresh for the reference."""
+def _plans(checks: list[Check], evaluator: Evaluator) -> tuple[list[_Plan], bool]:
+    """The checks' plans, and whether any reads the computed advice facts.
+
+    Kept with the compiled program (for the same list of checks, e.g. a fleet's, the
+    same list of plans); made afresh for the reference interpreter.
+    """
     program = evaluator.program
     if program is None:
-        return [_Plan(check, evaluator) for check in checks]
-    cache = program.plans
+        plans = [_Plan(check, evaluator) for check in checks]
+        return plans, any(plan.reads_advice for plan in plans)
+    known = program.plan_lists.get(id(checks))
+    if known is not None and known[0] == tuple(checks):  # the same checks, in order
+        cached: tuple[list[_Plan], bool] = known[1]
+        return cached
     plans = []
     for check in checks:
-        found = cache.get(id(check))
+        found = program.plans.get(id(check))
         if found is None or found[0] is not check:
-            found = cache[id(check)] = (check, _Plan(check, evaluator))
+            found = program.plans[id(check)] = (check, _Plan(check, evaluator))
         plans.append(found[1])
-    return plans
+    result = plans, any(plan.reads_advice for plan in plans)
+    program.plan_lists[id(checks)] = (tuple(checks), result)
+    return result
 
 
 def evaluate(setup: Setup, lists: Checklists, options: Options,
              checks: list[Check] | None = None) -> list[Finding]:
     """Findings for ``checks`` (default: all loaded), in checklist order."""
     evaluator = evaluator_for(setup, lists, options)
-    plans = _plans(checks if checks is not None else lists.checks, evaluator)
-    if any(plan.reads_advice for plan in plans):
+    plans, reads_advice = _plans(checks if checks is not None else lists.checks, evaluator)
+    if reads_advice:
         # Interface checks compare the setup with the interface recommendation itself,
         # so a failing interface finding and the plan's "to add"/"to retire" always agree.
         from audit.advice.recommend import advice_facts
@@ -119,19 +129,16 @@ def evaluate(setup: Setup, lists: Checklists, options: Options,
                                   ADVICE_FACTS[1:]: advice_facts(setup.data, evaluator, lists)}
     findings: list[Finding] = []
     observed = "$observed" in evaluator.ctx.document
+    run = _run if evaluator.keep_evidence else _run_values
     for plan in plans:
-        _run(plan, evaluator, findings, observed)
+        run(plan, evaluator, findings, observed)
     return findings
 
 
 def _decide(plan: _Plan, evaluator: Evaluator
             ) -> tuple[Check, Status, tuple[Evidence, ...], str | None]:
     check = plan.check
-    if evaluator.keep_evidence:
-        status, evidence, note = _verdict(plan, evaluator)
-    else:
-        status, note = _verdict_alone(plan, evaluator)
-        evidence = ()
+    status, evidence, note = _verdict(plan, evaluator)
     shown = check
     if plan.in_context and status is not Status.SKIP:
         shown, why = _in_context(check, evaluator)
@@ -139,6 +146,28 @@ def _decide(plan: _Plan, evaluator: Evaluator
     if plan.change is not None and len(evidence) > 1:
         evidence = _change_first(evaluator.ctx.pointer(plan.change), evidence)
     return shown, status, evidence, note
+
+
+def _decide_alone(plan: _Plan, evaluator: Evaluator) -> tuple[Check, Status, str | None]:
+    """:func:`_decide` without evidence (runs that show none): values only."""
+    check = plan.check
+    note: str | None
+    if plan.applies_truth is not None:
+        applies = plan.applies_truth(evaluator)
+        if applies is False:
+            return check, Status.SKIP, _NOT_APPLICABLE
+        if applies is None:
+            status, note = Status.MANUAL, _CANNOT_TELL
+        else:
+            value = plan.passes_truth(evaluator)
+            status, note = _STATUS[value], _UNKNOWN if value is None else None
+    else:
+        value = plan.passes_truth(evaluator)
+        status, note = _STATUS[value], _UNKNOWN if value is None else None
+    if plan.in_context:
+        shown, why = _in_context(check, evaluator)
+        return shown, status, note or why
+    return check, status, note
 
 
 def _in_context(check: Check, evaluator: Evaluator) -> tuple[Check, str | None]:
@@ -220,18 +249,6 @@ def _verdict(plan: _Plan, evaluator: Evaluator
     return _STATUS[outcome.value], outcome.evidence + extra, note
 
 
-def _verdict_alone(plan: _Plan, evaluator: Evaluator) -> tuple[Status, str | None]:
-    """:func:`_verdict` without evidence (runs that show none): values only."""
-    if plan.applies_truth is not None:
-        applies = plan.applies_truth(evaluator)
-        if applies is False:
-            return Status.SKIP, _NOT_APPLICABLE
-        if applies is None:
-            return Status.MANUAL, _CANNOT_TELL
-    value = plan.passes_truth(evaluator)
-    return _STATUS[value], _UNKNOWN if value is None else None
-
-
 def _kept(evaluator: Evaluator, *evidence: Evidence) -> tuple[Evidence, ...]:
     return evidence if evaluator.keep_evidence else ()
 
@@ -246,7 +263,7 @@ def _run(plan: _Plan, evaluator: Evaluator, findings: list[Finding], observed: b
         # config-file checks, their evidence then stays inside the setup file.
         shown = Evidence("", "nothing observed on this run", "--probe or --scan-code")
         findings.append(Finding(check, Status.SKIP, _kept(evaluator, shown),
-                                "run with --probe --device NAME or --scan-code PATH"))
+                                _NOTHING_OBSERVED))
         return
     for_each = plan.for_each
     if for_each is None:
@@ -259,19 +276,19 @@ def _run(plan: _Plan, evaluator: Evaluator, findings: list[Finding], observed: b
         # pointer stays inside the setup file, where evidence pointers always are.
         shown = Evidence("", "no such file given", "a file given on the command line")
         findings.append(Finding(check, Status.SKIP, _kept(evaluator, shown),
-                                "give the file with --ibc, --jts or --gateway-conf"))
+                                _NO_FILE))
         return
     if items is MISSING or not isinstance(items, list):
         # The check that asks for the list itself (e.g. DEV-001) reports it as manual;
         # repeating that for every per-item check would bury it.
         shown = Evidence(for_each, None, "declared")
         findings.append(Finding(check, Status.SKIP, _kept(evaluator, shown),
-                                "nothing declared to check"))
+                                _NOTHING_DECLARED))
         return
     if not items:
         shown = Evidence(for_each, [], "at least one item")
         findings.append(Finding(check, Status.SKIP, _kept(evaluator, shown),
-                                "no items declared"))
+                                _NO_ITEMS))
         return
     redact = ctx.redactor.value
     for index, item in enumerate(items):
@@ -289,3 +306,47 @@ def _run(plan: _Plan, evaluator: Evaluator, findings: list[Finding], observed: b
         finally:
             ctx.pop()
         findings.append(Finding(shown_check, status, evidence, note, pointer, label))
+
+
+_NOTHING_OBSERVED = "run with --probe --device NAME or --scan-code PATH"
+_NO_FILE = "give the file with --ibc, --jts or --gateway-conf"
+_NOTHING_DECLARED = "nothing declared to check"
+_NO_ITEMS = "no items declared"
+
+
+def _run_values(plan: _Plan, evaluator: Evaluator, findings: list[Finding],
+                observed: bool) -> None:
+    """:func:`_run` for runs without evidence: the same findings, evidence empty."""
+    check = plan.check
+    if plan.observed_only and not observed:
+        findings.append(Finding(check, Status.SKIP, (), _NOTHING_OBSERVED))
+        return
+    for_each = plan.for_each
+    if for_each is None:
+        shown, status, note = _decide_alone(plan, evaluator)
+        findings.append(Finding(shown, status, (), note))
+        return
+    ctx = evaluator.ctx
+    items = resolve(ctx.document, for_each)
+    if not isinstance(items, list) or not items:
+        note = (_NO_FILE if items is MISSING and for_each.startswith("/$files/")
+                else _NOTHING_DECLARED if items is MISSING or not isinstance(items, list)
+                else _NO_ITEMS)
+        findings.append(Finding(check, Status.SKIP, (), note))
+        return
+    redact = ctx.redactor.value
+    for index, item in enumerate(items):
+        pointer = f"{for_each}/{index}"  # join(for_each, index)
+        label = None
+        if isinstance(item, dict):
+            for key in _LABELS:
+                value = item.get(key)
+                if isinstance(value, str):
+                    label = redact(value)
+                    break
+        ctx.push(pointer, item)
+        try:
+            shown, status, note = _decide_alone(plan, evaluator)
+        finally:
+            ctx.pop()
+        findings.append(Finding(shown, status, (), note, pointer, label))
