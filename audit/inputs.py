@@ -195,35 +195,36 @@ def _keys_in(text: str) -> int:
 
 def _measure(value: Any, limits: Limits) -> tuple[int, int, bool]:
     """Object members, nesting depth (containers), and whether every size is within
-    ``limits``: one walk that pushes only containers."""
+    ``limits``: one walk that pushes only containers. ``value`` comes from json.loads,
+    so its types are exactly dict, list, str, int, float, bool and None."""
     members = 0
     deepest = 0
     within = True
     max_items, max_string = limits.max_items, limits.max_string
-    if isinstance(value, str):
-        return 0, 0, len(value) <= max_string
+    if type(value) is not dict and type(value) is not list:
+        return 0, 0, not (type(value) is str and len(value) > max_string)
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict):
+        if type(node) is dict:
             size = len(node)
             members += size
             for key, item in node.items():
                 if len(key) > max_string:
                     within = False
-                if isinstance(item, dict | list):
+                kind = type(item)
+                if kind is dict or kind is list:
                     stack.append((item, depth + 1))
-                elif isinstance(item, str) and len(item) > max_string:
-                    within = False
-        elif isinstance(node, list):
-            size = len(node)
-            for item in node:
-                if isinstance(item, dict | list):
-                    stack.append((item, depth + 1))
-                elif isinstance(item, str) and len(item) > max_string:
+                elif kind is str and len(item) > max_string:
                     within = False
         else:
-            continue
+            size = len(node)
+            for item in node:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    stack.append((item, depth + 1))
+                elif kind is str and len(item) > max_string:
+                    within = False
         if size > max_items:  # issue 14: 300,000 keys is no setup
             within = False
         if depth > deepest:

@@ -471,8 +471,14 @@ class Evaluator:
         return raw, None
 
     def eval(self, node: Mapping[str, Any]) -> Outcome:
-        """The value of ``node`` and the evidence that decided it."""
+        """The value of ``node`` and the evidence that decided it.
+
+        Without ``keep_evidence`` only the value means anything: the compiled engine
+        then returns no evidence at all (the interpreter, placeholders).
+        """
         if self.program is not None:
+            if not self.keep_evidence:
+                return Outcome(self.program.truth(node)(self))
             return self.program.outcome(node)(self)
         return self.interpret(node)
 

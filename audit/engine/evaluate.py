@@ -62,7 +62,7 @@ class _Plan:
     """What a check needs at run time, worked out once per check and checklist set."""
 
     __slots__ = ("applies", "applies_truth", "change", "check", "for_each", "in_context",
-                 "observed_only", "passes", "passes_truth", "reads_advice")
+                 "observed_only", "passes", "passes_truth", "reads_advice", "shown")
 
     def __init__(self, check: Check, evaluator: Evaluator) -> None:
         self.check = check
@@ -72,6 +72,7 @@ class _Plan:
         self.observed_only = any(r.startswith("/$observed/") for r in check.reads)
         self.reads_advice = any(r.startswith(ADVICE_FACTS) for r in check.reads)
         self.in_context = bool(check.severity_if or "{/" in check.remediation)
+        self.shown: dict[tuple[Severity, str], Check] = {}
         program = evaluator.program
         applies, passes = check.applies_if, check.pass_if
         self.applies: Callable[[Evaluator], Outcome] | None = None
@@ -141,7 +142,7 @@ def _decide(plan: _Plan, evaluator: Evaluator
     status, evidence, note = _verdict(plan, evaluator)
     shown = check
     if plan.in_context and status is not Status.SKIP:
-        shown, why = _in_context(check, evaluator)
+        shown, why = _in_context(plan, evaluator)
         note = note or why
     if plan.change is not None and len(evidence) > 1:
         evidence = _change_first(evaluator.ctx.pointer(plan.change), evidence)
@@ -165,24 +166,39 @@ def _decide_alone(plan: _Plan, evaluator: Evaluator) -> tuple[Check, Status, str
         value = plan.passes_truth(evaluator)
         status, note = _STATUS[value], _UNKNOWN if value is None else None
     if plan.in_context:
-        shown, why = _in_context(check, evaluator)
+        shown, why = _in_context(plan, evaluator)
         return shown, status, note or why
     return check, status, note
 
 
-def _in_context(check: Check, evaluator: Evaluator) -> tuple[Check, str | None]:
+def _in_context(plan: _Plan, evaluator: Evaluator) -> tuple[Check, str | None]:
     """The check as it applies here: context severity and remediation with real names."""
-    shown, why = check, None
+    check = plan.check
+    severity, why = check.severity, None
     for rule in check.severity_if or ():
         if evaluator.truth(rule["when"]) is True:
-            severity = Severity(rule["severity"])
-            if severity is not check.severity:
-                shown = replace(shown, severity=severity)
-                why = f"severity {severity.value} here: {rule['reason']}"
+            wanted = Severity(rule["severity"])
+            if wanted is not check.severity:
+                severity = wanted
+                why = f"severity {wanted.value} here: {rule['reason']}"
             break
-    if "{/" in check.remediation:
-        shown = replace(shown, remediation=_fill(check.remediation, evaluator))
+    remediation = check.remediation
+    if "{/" in remediation:
+        remediation = _fill(remediation, evaluator)
+    if severity is check.severity and remediation == check.remediation:
+        return check, why
+    # The same context recurs across setups (a fleet): its copy of the check is kept.
+    key = (severity, remediation)
+    shown = plan.shown.get(key)
+    if shown is None:
+        shown = replace(check, severity=severity, remediation=remediation)
+        if len(plan.shown) < SHOWN_KEPT:
+            plan.shown[key] = shown
     return shown, why
+
+
+# Copies of one check kept for the contexts it was shown in (severity, remediation).
+SHOWN_KEPT = 64
 
 
 _PLACEHOLDER = re.compile(r"\{(/[^{}|]*)\|([^{}]*)\}")
