@@ -420,3 +420,17 @@ def test_a_check_shown_in_context_is_copied_once_per_context() -> None:
         assert first != by_id[first.id]
         reference = evaluate(setup, LISTS, Options(as_of=AS_OF, compiled=False))[index]
         assert reference.check == first
+
+
+def test_nodes_built_on_the_fly_do_not_grow_a_program_without_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compile, "KEPT_NODES", 50)
+    conditions: dict[str, Any] = {}
+    ev = Evaluator(Context(document=DOC, params={}, conditions=conditions, as_of=AS_OF,
+                           redactor=Redactor()))
+    assert ev.program is not None
+    for n in range(200):
+        node = {"all": [{"fact": "/n", "at_least": n}, {"fact": "/flag", "equals": True}]}
+        assert ev.eval(node).value is (n <= 3)
+        assert ev.truth(node) is (n <= 3)
+    assert len(ev.program._outcomes) <= 50 and len(ev.program._truths) <= 50

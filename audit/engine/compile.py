@@ -123,6 +123,19 @@ class _Malformed(tuple[str, ...]):
         return super().__iter__()
 
 
+# Compiled nodes a program keeps per kind. A checklist set has a few thousand; a caller
+# that builds nodes on the fly must not grow a long-lived program without bound: past
+# this, a node is compiled for the call that asks and not kept.
+KEPT_NODES = 100_000
+
+
+def _keep(table: dict[int, tuple[Any, Any]], node: Any, compiled: Any) -> tuple[Any, Any]:
+    entry = (node, compiled)
+    if len(table) < KEPT_NODES:
+        table[id(node)] = entry
+    return entry
+
+
 def _failing(message: str) -> Callable[[Evaluator], Any]:
     """A node the checklist schema does not allow fails when reached, as interpreted."""
     def fail(_ev: Evaluator) -> Any:
@@ -154,19 +167,19 @@ class Program:
     def outcome(self, node: Mapping[str, Any]) -> OutcomeFn:
         found = self._outcomes.get(id(node))
         if found is None or found[0] is not node:
-            found = self._outcomes[id(node)] = (node, self._outcome(node))
+            found = _keep(self._outcomes, node, self._outcome(node))
         return found[1]
 
     def truth(self, node: Mapping[str, Any]) -> TruthFn:
         found = self._truths.get(id(node))
         if found is None or found[0] is not node:
-            found = self._truths[id(node)] = (node, self._truth(node))
+            found = _keep(self._truths, node, self._truth(node))
         return found[1]
 
     def operand(self, raw: Any) -> OperandFn:
         found = self._operands.get(id(raw))
         if found is None or found[0] is not raw:
-            found = self._operands[id(raw)] = (raw, self._operand(raw))
+            found = _keep(self._operands, raw, self._operand(raw))
         return found[1]
 
     # -- outcome closures -------------------------------------------------------------
