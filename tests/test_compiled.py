@@ -434,3 +434,35 @@ def test_nodes_built_on_the_fly_do_not_grow_a_program_without_bound(
         assert ev.eval(node).value is (n <= 3)
         assert ev.truth(node) is (n <= 3)
     assert len(ev.program._outcomes) <= 50 and len(ev.program._truths) <= 50
+
+
+def test_programs_and_plan_lists_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.engine import evaluate as evaluate_module
+
+    monkeypatch.setattr(compile, "PROGRAMS_KEPT", 3)
+    sets = [dict(LISTS.conditions) for _ in range(6)]
+    programs = [compile.program_for(conditions) for conditions in sets]
+    assert len(compile._PROGRAMS) <= 3
+    assert compile.program_for(sets[-1]) is programs[-1]  # the newest are kept
+    monkeypatch.setattr(evaluate_module, "PLAN_LISTS_KEPT", 2)
+    setup = loaded(EXAMPLES / "minimal.json")
+    assert setup is not None
+    program = compile.program_for(LISTS.conditions)
+    for _ in range(5):
+        evaluate_module.evaluate(setup, LISTS, Options(as_of=AS_OF), list(LISTS.checks))
+    assert len(program.plan_lists) <= 2
+
+
+@pytest.mark.parametrize("node", [
+    {"fact": "x", "equals": 1}, {"fact": "@x", "present": True},
+    {"some": "xs", "where": {"fact": "/flag", "equals": True}},
+    {"fact": "/n", "one_of": {"collect": "/xs", "field": "v"}},
+])
+def test_malformed_pointers_fail_alike(node: dict[str, Any]) -> None:
+    """The schema allows none of these; reached anyway, both engines refuse them."""
+    with pytest.raises(ValueError, match="must start with '/'"):
+        evaluator(False).eval(node)
+    with pytest.raises(ValueError, match="must start with '/'"):
+        evaluator(True).eval(node)
+    with pytest.raises(ValueError, match="must start with '/'"):
+        evaluator(True).truth(node)

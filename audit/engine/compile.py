@@ -694,5 +694,10 @@ def program_for(conditions: Mapping[str, Any]) -> Program:
     """The compiled program of a checklist set (its ``conditions`` map), made once."""
     program = _PROGRAMS.get(id(conditions))
     if program is None or program.conditions is not conditions:
+        while len(_PROGRAMS) >= PROGRAMS_KEPT:  # a long-lived process loading many sets
+            del _PROGRAMS[next(iter(_PROGRAMS))]
         program = _PROGRAMS[id(conditions)] = Program(conditions)
     return program
+
+
+PROGRAMS_KEPT = 16

@@ -112,8 +112,12 @@ def _plans(checks: list[Check], evaluator: Evaluator) -> tuple[list[_Plan], bool
             found = program.plans[id(check)] = (check, _Plan(check, evaluator))
         plans.append(found[1])
     result = plans, any(plan.reads_advice for plan in plans)
-    program.plan_lists[id(checks)] = (tuple(checks), result)
+    if len(program.plan_lists) < PLAN_LISTS_KEPT:  # a caller may make a list per call
+        program.plan_lists[id(checks)] = (tuple(checks), result)
     return result
+
+
+PLAN_LISTS_KEPT = 32
 
 
 def evaluate(setup: Setup, lists: Checklists, options: Options,
