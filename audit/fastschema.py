@@ -51,8 +51,46 @@ def _canonical(value: Any) -> Any:
     return ("object", tuple(sorted((k, _canonical(v)) for k, v in value.items())))
 
 
+def _every(checks: list[Check]) -> Check:
+    """All of ``checks``, without a generator per call."""
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def every(v: Any) -> bool:
+        for check in checks:  # noqa: SIM110 - all() would make a generator per value
+            if not check(v):
+                return False
+        return True
+
+    return every
+
+
+def _type_test(kinds: list[str]) -> Check:
+    tests = [TYPES[k] for k in kinds]
+    if len(tests) == 1:
+        return tests[0]
+    return lambda v: any(t(v) for t in tests)
+
+
+def _enum_test(values: list[Any]) -> Check:
+    if values and all(type(v) is str for v in values):
+        # _canonical(v) is ("str", v) exactly when v is a str: the same answer, no tuple.
+        strings = frozenset(values)
+        return lambda v: type(v) is str and v in strings
+    allowed = {_canonical(v) for v in values}
+    return lambda v: _canonical(v) in allowed
+
+
 def compile_schema(schema: Mapping[str, Any], formats: Mapping[str, Check]) -> Check:
-    """A predicate equivalent to validating against ``schema``; raises Unsupported."""
+    """A predicate equivalent to validating against ``schema``; raises Unsupported.
+
+    Each schema node becomes one closure, compiled once: a node's keywords are
+    checked in one chain (no generator per value), an object's keys look up the
+    rules that apply to them in a table made on first sight of each key.
+    """
     defs = schema.get("$defs", {})
     cache: dict[str, Check] = {}
 
@@ -79,11 +117,9 @@ def compile_schema(schema: Mapping[str, Any], formats: Mapping[str, Check]) -> C
             checks.append(ref(node["$ref"]))
         if "type" in node:
             kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
-            tests = [TYPES[k] for k in kinds]
-            checks.append(lambda v: any(t(v) for t in tests))
+            checks.append(_type_test(kinds))
         if "enum" in node:
-            allowed = {_canonical(v) for v in node["enum"]}
-            checks.append(lambda v: _canonical(v) in allowed)
+            checks.append(_enum_test(node["enum"]))
         if "const" in node:
             const = _canonical(node["const"])
             checks.append(lambda v: _canonical(v) == const)
@@ -108,19 +144,31 @@ def compile_schema(schema: Mapping[str, Any], formats: Mapping[str, Check]) -> C
         if "format" in node:
             if node["format"] not in formats:
                 raise Unsupported(node["format"])
-            fmt = formats[node["format"]]
-            checks.append(lambda v: fmt(v))
+            checks.append(formats[node["format"]])
         if "items" in node:
             item = build(node["items"])
-            checks.append(lambda v: not isinstance(v, list) or all(item(x) for x in v))
+
+            def items(v: Any) -> bool:
+                if isinstance(v, list):
+                    for x in v:
+                        if not item(x):
+                            return False
+                return True
+
+            checks.append(items)
         if node.get("uniqueItems"):
             checks.append(lambda v: not isinstance(v, list)
                           or len({_canonical(x) for x in v}) == len(v))
         if "properties" in node or "required" in node or "additionalProperties" in node:
             checks.append(_object(node, build))
-        return (lambda v: all(c(v) for c in checks)) if len(checks) != 1 else checks[0]
+        return _every(checks) if checks else (lambda v: True)
 
     return build(schema)
+
+
+# Distinct keys an object node remembers the rules of (the setup schema's own keys, and
+# a bounded number of others: custom notes); past it, keys are looked at each time.
+KEYS_REMEMBERED = 512
 
 
 def _object(node: Mapping[str, Any], build: Callable[[Mapping[str, Any]], Check]) -> Check:
@@ -130,26 +178,34 @@ def _object(node: Mapping[str, Any], build: Callable[[Mapping[str, Any]], Check]
     extra = node.get("additionalProperties", True)
     if extra not in (True, False):
         raise Unsupported("additionalProperties schema")
+    # key -> the rules its value must pass (its property's, then every matching
+    # pattern's), or None when no rule names it and additionalProperties is false.
+    seen: dict[str, tuple[Check, ...] | None] = {}
+
+    def rules_for(key: str) -> tuple[Check, ...] | None:
+        found = seen.get(key, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        rules = [props[key]] if key in props else []
+        rules.extend(rule for regex, rule in patterns if regex.search(key))
+        result = tuple(rules) if rules or extra is not False else None
+        if len(seen) < KEYS_REMEMBERED:
+            seen[key] = result
+        return result
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
             return True
-        if any(name not in value for name in required):
-            return False
+        for name in required:
+            if name not in value:
+                return False
         for key, item in value.items():
-            rule = props.get(key)
-            matched = False
-            if rule is not None:
+            rules = rules_for(key)
+            if rules is None:
+                return False
+            for rule in rules:
                 if not rule(item):
                     return False
-                matched = True
-            for regex, pattern_rule in patterns:
-                if regex.search(key):
-                    matched = True
-                    if not pattern_rule(item):
-                        return False
-            if not matched and extra is False:
-                return False
         return True
 
     return check

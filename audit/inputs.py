@@ -21,8 +21,9 @@ from audit.pointer import join
 from audit.secrets.scan import SecretHit, scan
 
 STDIN = "-"
-# Strings (group 1 marks an object key: a colon follows) and brackets.
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\n\r]*:)?|[\[\]{}]')
+# Strings and brackets (nesting); strings, group 1 marking an object key (a colon follows).
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"([ \t\n\r]*:)?')
 _CONSTANTS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|(NaN|-?Infinity)')
 
 
@@ -138,36 +139,97 @@ def _number_place(text: str, literal: str) -> tuple[str | None, int | None]:
 
 def parse(text: str, path: str, limits: Limits) -> Any:
     """Parse JSON, refusing excessive nesting, NaN/Infinity and duplicate keys."""
+    return parse_measured(text, path, limits)[0]
+
+
+def parse_measured(text: str, path: str, limits: Limits) -> tuple[Any, bool]:
+    """:func:`parse`, and whether every list, object, key and string of the value is
+    within ``limits`` (what :func:`check_sizes` would find), from the same one pass."""
     if not text.strip():
         raise InputError([Problem(
             "file is empty; a setup needs at least schema_version and profile", file=path)])
-    # Duplicate keys: the text names more keys than the parsed objects hold. Counting
-    # them (issue 14) spares the pairs hook, which doubled the peak memory of a large file.
-    keys_in_text = _check_depth(text, path, limits)
     try:
         value = json.loads(text, parse_constant=_reject_constant,
                            parse_int=_parse_int, parse_float=_parse_float)
-    except _Number as exc:
-        pointer, line = _number_place(text, exc.literal)
-        raise InputError([Problem(str(exc), file=path, line=line, pointer=pointer)]) from None
-    except _Constant as exc:
+    except (_Number, _Constant, json.JSONDecodeError, RecursionError) as exc:
+        failure: Exception = exc
+    else:
+        # One pass over the parsed value: nesting, members, sizes.
+        members, depth, within = _measure(value, limits)
+        if depth > limits.max_depth:
+            _check_depth(text, path, limits)  # says where; raises
+        # Duplicate keys: the text names more keys than the parsed objects hold.
+        # Counting them (issue 14) spares the pairs hook, which doubled the peak memory
+        # of a large file.
+        if _keys_in(text) != members:
+            scan_and_learn(value)  # the error names keys: any that are secrets must be known
+            positions = build_position_map(text)
+            raise InputError([
+                Problem("duplicate key; JSON readers disagree on which value wins, so keep "
+                        "only one", file=path, line=(positions.locate(p) or (None, None))[0],
+                        pointer=p)
+                for p in positions.duplicates
+            ] or [Problem("duplicate key; JSON readers disagree on which value wins",
+                          file=path)])
+        return value, within
+    # Nesting deeper than the limit is reported first, whatever else is wrong.
+    _check_depth(text, path, limits)
+    if isinstance(failure, _Number):
+        pointer, line = _number_place(text, failure.literal)
+        raise InputError([Problem(str(failure), file=path, line=line, pointer=pointer)])
+    if isinstance(failure, _Constant):
         line, col = _constant_position(text)
-        raise InputError([Problem(f"{exc} is not valid JSON (use a number or leave the field out)",
-                                  file=path, line=line, column=col)]) from None
-    except json.JSONDecodeError as exc:
-        raise InputError([Problem(f"invalid JSON: {exc.msg}", file=path, line=exc.lineno,
-                                  column=exc.colno)]) from None
-    except RecursionError:  # pragma: no cover - the depth check runs first
-        raise InputError([Problem("nesting is too deep", file=path)]) from None
-    if keys_in_text != _count_members(value):
-        scan_and_learn(value)  # the error names keys: any that are secrets must be known
-        positions = build_position_map(text)
-        raise InputError([
-            Problem("duplicate key; JSON readers disagree on which value wins, so keep only one",
-                    file=path, line=(positions.locate(p) or (None, None))[0], pointer=p)
-            for p in positions.duplicates
-        ] or [Problem("duplicate key; JSON readers disagree on which value wins", file=path)])
-    return value
+        raise InputError([Problem(f"{failure} is not valid JSON (use a number or leave the "
+                                  "field out)", file=path, line=line, column=col)])
+    if isinstance(failure, json.JSONDecodeError):
+        raise InputError([Problem(f"invalid JSON: {failure.msg}", file=path,
+                                  line=failure.lineno, column=failure.colno)])
+    raise InputError([Problem("nesting is too deep", file=path)])  # pragma: no cover
+
+
+def _keys_in(text: str) -> int:
+    """How many object keys valid JSON ``text`` names: strings followed by a colon."""
+    strings = _STRINGS.findall(text)  # group 1: the colon after a key, or ''
+    return len(strings) - strings.count("")
+
+
+def _measure(value: Any, limits: Limits) -> tuple[int, int, bool]:
+    """Object members, nesting depth (containers), and whether every size is within
+    ``limits``: one walk that pushes only containers. ``value`` comes from json.loads,
+    so its types are exactly dict, list, str, int, float, bool and None."""
+    members = 0
+    deepest = 0
+    within = True
+    max_items, max_string = limits.max_items, limits.max_string
+    if type(value) is not dict and type(value) is not list:
+        return 0, 0, not (type(value) is str and len(value) > max_string)
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if type(node) is dict:
+            size = len(node)
+            members += size
+            for key, item in node.items():
+                if len(key) > max_string:
+                    within = False
+                kind = type(item)
+                if kind is dict or kind is list:
+                    stack.append((item, depth + 1))
+                elif kind is str and len(item) > max_string:
+                    within = False
+        else:
+            size = len(node)
+            for item in node:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    stack.append((item, depth + 1))
+                elif kind is str and len(item) > max_string:
+                    within = False
+        if size > max_items:  # issue 14: 300,000 keys is no setup
+            within = False
+        if depth > deepest:
+            deepest = depth
+    return members, deepest, within
 
 
 def scan_and_learn(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
@@ -183,28 +245,12 @@ def scan_and_learn(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
     return credentials, accounts
 
 
-def _count_members(value: Any) -> int:
-    count = 0
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            count += len(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return count
-
-
-def _check_depth(text: str, path: str, limits: Limits) -> int:
-    """Refuse nesting deeper than the limit; returns how many object keys the text has."""
+def _check_depth(text: str, path: str, limits: Limits) -> None:
+    """Refuse nesting deeper than the limit, naming the line where it goes too deep."""
     depth = 0
-    keys = 0
     for match in _TOKENS.finditer(text):
         lexeme = match.group(0)
-        if lexeme[0] == '"':
-            keys += match.group(1) is not None
-        elif lexeme in "[{":
+        if lexeme in "[{":
             depth += 1
             if depth > limits.max_depth:
                 line = text.count("\n", 0, match.start()) + 1
@@ -213,7 +259,6 @@ def _check_depth(text: str, path: str, limits: Limits) -> int:
                     "(raise it with --max-depth if this is intended)", file=path, line=line)])
         elif lexeme in "]}":
             depth -= 1
-    return keys
 
 
 def _constant_position(text: str) -> tuple[int | None, int | None]:
@@ -246,8 +291,12 @@ def _within_sizes(value: Any, limits: Limits) -> bool:
     return True
 
 
-def check_sizes(value: Any, path: str, limits: Limits) -> list[Problem]:
-    if _within_sizes(value, limits):
+def check_sizes(value: Any, path: str, limits: Limits, within: bool | None = None
+                ) -> list[Problem]:
+    """Every list, object, key and string beyond ``limits``, with its pointer.
+
+    ``within``: what :func:`parse_measured` found (skips the cheap pass)."""
+    if within if within is not None else _within_sizes(value, limits):
         return []
     problems: list[Problem] = []
     stack: list[tuple[str, Any]] = [("", value)]

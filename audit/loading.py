@@ -20,6 +20,7 @@ from audit.inputs import (
     check_sizes,
     decode,
     parse,
+    parse_measured,
     read_bytes,
     scan_and_learn,
 )
@@ -84,9 +85,9 @@ def load_setup(path: str, limits: Limits | None = None, *,
     display = "<stdin>" if path == STDIN else path
     raw = read_bytes(path, limits)
     text = decode(raw, display)
-    data = parse(text, display, limits)
+    data, within = parse_measured(text, display, limits)
     credentials, accounts = scan_and_learn(data)
-    problems = check_sizes(data, display, limits)
+    problems = check_sizes(data, display, limits, within)
     setup = Setup(display, text, data if isinstance(data, dict) else {},
                   sha256(raw).hexdigest(), credentials, accounts)
     redactor = Redactor(setup.secrets(), show_account_ids)

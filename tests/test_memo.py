@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from audit.auditor import audit_file
-from audit.engine import conditions
+from audit.engine import compile, conditions
 from audit.engine.checklist import load
 from audit.engine.conditions import Context, Evaluator, _Scope
 from audit.engine.evaluate import Options
@@ -89,43 +89,52 @@ def test_generated_setups_same_findings_with_and_without(tmp_path: Path,
     assert memo == findings(path, False)
 
 
-def resolutions(monkeypatch: pytest.MonkeyPatch, path: Path, memoise: bool) -> int:
-    """How many pointers the condition engine resolved to audit ``path``."""
+def resolutions(monkeypatch: pytest.MonkeyPatch, path: Path, memoise: bool,
+                compiled: bool = True) -> int:
+    """How many pointers the condition engine resolved to audit ``path`` (the
+    interpreter resolves whole pointers, the compiled closures walk split ones)."""
     calls = 0
-    real = conditions.resolve
+    real, real_walk = conditions.resolve, compile.walk
 
-    def counting(document: Any, pointer: str) -> Any:
+    def counting(document: Any, pointer: Any) -> Any:
         nonlocal calls
         calls += 1
-        return real(document, pointer)
+        return (real if isinstance(pointer, str) else real_walk)(document, pointer)
 
     monkeypatch.setattr(conditions, "resolve", counting)
+    monkeypatch.setattr(compile, "walk", counting)
     try:
-        findings(path, memoise, keep_evidence=False)
+        options = Options(as_of=AS_OF, memoise=memoise, keep_evidence=False,
+                          compiled=compiled)
+        audit_file(str(path), LISTS, options)
     finally:
         monkeypatch.setattr(conditions, "resolve", real)
+        monkeypatch.setattr(compile, "walk", real_walk)
     return calls
 
 
-def test_devices_by_authenticators_is_linear(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_devices_by_authenticators_is_linear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             compiled: bool) -> None:
     work = {}
     for n in (100, 1000):
         path = tmp_path / f"crowded-{n}.json"
         path.write_text(json.dumps(crowded(n)))
-        work[n] = resolutions(monkeypatch, path, memoise=True)
+        work[n] = resolutions(monkeypatch, path, memoise=True, compiled=compiled)
     # Ten times the items on both lists: about ten times the work (quadratic: 100x).
+    assert work[100] > 100  # the measure sees the engine's work
     assert work[1000] <= 12 * work[100], work
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 def test_without_memoisation_the_same_setups_are_quadratic(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool) -> None:
     """The measure above can tell: the unmemoised engine grows with the product."""
     work = {}
     for n in (40, 400):
         path = tmp_path / f"crowded-{n}.json"
         path.write_text(json.dumps(crowded(n)))
-        work[n] = resolutions(monkeypatch, path, memoise=False)
+        work[n] = resolutions(monkeypatch, path, memoise=False, compiled=compiled)
     assert work[400] >= 50 * work[40], work
 
 
@@ -175,9 +184,30 @@ def test_an_invariant_collect_inside_a_loop_runs_once(monkeypatch: pytest.Monkey
             return real(self, raw)
 
         monkeypatch.setattr(Evaluator, "_operand", counting)
-        outcome = Evaluator(ctx(DOC), memoise=memoise).eval(node)
+        outcome = Evaluator(ctx(DOC), memoise=memoise, compiled=False).eval(node)
         assert outcome.value is True
     assert runs == {True: 1, False: 3}
+
+
+@pytest.mark.parametrize("truth", [False, True])
+def test_an_invariant_collect_inside_a_loop_runs_once_compiled(
+        monkeypatch: pytest.MonkeyPatch, truth: bool) -> None:
+    """The same in the compiled engine: the collect reads /ys once, not once per item."""
+    node = {"some": "/xs", "where": {"fact": "@/v", "one_of": COLLECT}}
+    runs = {True: 0, False: 0}
+    real = compile.walk
+
+    for memoise in (True, False):
+        def counting(start: Any, tokens: Any, memoise: bool = memoise) -> Any:
+            if tuple(tokens) == ("ys",):
+                runs[memoise] += 1
+            return real(start, tokens)
+
+        monkeypatch.setattr(compile, "walk", counting)
+        evaluator = Evaluator(ctx(DOC), memoise=memoise)
+        assert (evaluator.truth(node) if truth else evaluator.eval(node).value) is True
+    # Without evidence, 'some' stops at the first matching item (the second of three).
+    assert runs == {True: 1, False: 2 if truth else 3}
 
 
 def test_memoised_outcomes_keep_their_evidence() -> None:

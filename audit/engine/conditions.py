@@ -10,14 +10,18 @@ decided the outcome, so a finding always says which facts made it fail.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from audit.model import Evidence
 from audit.pointer import MISSING, join, resolve
 from audit.secrets.scan import REDACTED, Redactor, SecretHit
+
+if TYPE_CHECKING:
+    from audit.engine.compile import Program
 
 Truth = bool | None
 
@@ -47,7 +51,7 @@ class Context:
     """
 
     __slots__ = ("as_of", "conditions", "document", "items", "params", "probes", "redactor",
-                 "scans")
+                 "scans", "values")
 
     def __init__(self, document: Any, params: Mapping[str, Any],
                  conditions: Mapping[str, Any], as_of: dt.date, redactor: Redactor,
@@ -62,6 +66,18 @@ class Context:
         self.scans: Mapping[str, list[SecretHit]] = scans if scans is not None else {}
         self.probes: Mapping[str, Probe] = probes if probes is not None else {}
         self.items: list[str] = items if items is not None else []
+        # The loop items themselves, alongside their pointers in ``items`` (pushed and
+        # popped together), so ``@/x`` is read from the item without walking from the root.
+        self.values: list[Any] = [resolve(document, item) for item in self.items]
+
+    def push(self, pointer: str, value: Any) -> None:
+        """Enter a loop item: ``pointer`` and the value found there."""
+        self.items.append(pointer)
+        self.values.append(value)
+
+    def pop(self) -> None:
+        self.items.pop()
+        self.values.pop()
 
     def pointer(self, path: str) -> str:
         """Absolute pointer for ``path``; ``@`` is the item the innermost loop is at."""
@@ -91,6 +107,35 @@ def _fmt(value: Any) -> str:
     return json.dumps(value)
 
 
+def _classify_network(entry: Any) -> tuple[str | None, int, int] | None:
+    """(scope, prefix length, IP version) of an address or range; None when ``entry``
+    is not one (a host name or pattern: it cannot be shown to be narrow)."""
+    try:
+        net = ipaddress.ip_network(entry, strict=False)
+    except (TypeError, ValueError):
+        return None
+    if net.is_loopback:
+        scope: str | None = "loopback"
+    elif net.is_link_local:
+        scope = "link_local"
+    elif net.is_private and not net.is_unspecified and not net.is_reserved:
+        scope = "private"
+    else:
+        scope = None
+    return scope, net.prefixlen, net.version
+
+
+# The same few addresses recur across a fleet's setups; parsing one is ~50 us.
+_known_network = functools.lru_cache(maxsize=1024)(_classify_network)
+CACHED_ADDRESS_LENGTH = 64  # longer strings are no address worth remembering
+
+
+def _network(entry: Any) -> tuple[str | None, int, int] | None:
+    if type(entry) is str and len(entry) <= CACHED_ADDRESS_LENGTH:
+        return _known_network(entry)
+    return _classify_network(entry)
+
+
 def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
     """Whether every address/range in ``actual`` stays inside the allowed scopes."""
     allowed = set(spec.get("allow", ["loopback"]))
@@ -98,20 +143,13 @@ def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
     min_v6 = int(spec.get("min_prefix_v6", 128))
     offending: list[str] = []
     for entry in actual:
-        try:
-            net = ipaddress.ip_network(entry, strict=False)
-        except (TypeError, ValueError):  # a host name or pattern: cannot be shown to be narrow
+        found = _network(entry)
+        if found is None:
             offending.append(entry)
             continue
-        scopes = set()
-        if net.is_loopback:
-            scopes.add("loopback")
-        elif net.is_link_local:
-            scopes.add("link_local")
-        elif net.is_private and not net.is_unspecified and not net.is_reserved:
-            scopes.add("private")
-        narrow = net.prefixlen >= (min_v4 if net.version == 4 else min_v6)
-        if not scopes & allowed or ("loopback" not in scopes and not narrow):
+        scope, prefixlen, version = found
+        narrow = prefixlen >= (min_v4 if version == 4 else min_v6)
+        if scope not in allowed or (scope != "loopback" and not narrow):
             offending.append(entry)
     too_many = "max_items" in spec and len(actual) > int(spec["max_items"])
     return not offending and not too_many, offending
@@ -382,14 +420,31 @@ class Evaluator:
     """
 
     def __init__(self, ctx: Context, *, keep_evidence: bool = True,
-                 memoise: bool = True) -> None:
+                 memoise: bool = True, compiled: bool = True) -> None:
         self.ctx = ctx
         self.keep_evidence = keep_evidence
+        self.memoise = memoise
         # Named conditions depend only on the document, parameters, date and the
         # innermost loop item ('@'), so one evaluator (one setup) computes each once.
         self._refs: dict[tuple[str, str], Outcome] = {}
         self._scope = _scope_for(ctx.conditions) if memoise else None
         self._memo: dict[int, Any] = {}  # id(node) -> value; nodes outlive the evaluator
+        # The same for values alone (:meth:`truth`): no evidence is built for them.
+        self._truths: dict[tuple[str, str], Truth] = {}
+        self._truth_memo: dict[int, Truth] = {}
+        # Condition trees compiled into closures once per checklist set (the fast path);
+        # None: this class interprets them node by node (the reference the tests compare).
+        self.program: Program | None = None
+        if compiled:
+            from audit.engine.compile import program_for
+
+            self.program = program_for(ctx.conditions)
+
+    def truth(self, node: Mapping[str, Any]) -> Truth:
+        """The value of ``node`` alone: what ``eval(node).value`` is, without evidence."""
+        if self.program is not None:
+            return self.program.truth(node)(self)
+        return self.eval(node).value
 
     def fact(self, path: str) -> tuple[str, Any]:
         pointer = self.ctx.pointer(path)
@@ -425,8 +480,8 @@ class Evaluator:
                 if not isinstance(items, list):
                     return MISSING, f"{pointer} is not declared"
                 values = []
-                for index, _item in enumerate(items):
-                    self.ctx.items.append(join(pointer, index))
+                for index, item in enumerate(items):
+                    self.ctx.push(join(pointer, index), item)
                     try:
                         keep = raw.get("where") is None or self.eval(raw["where"]).value is True
                         if keep:
@@ -434,11 +489,24 @@ class Evaluator:
                             if value is not MISSING:
                                 values.append(value)
                     finally:
-                        self.ctx.items.pop()
+                        self.ctx.pop()
                 return values, None
         return raw, None
 
     def eval(self, node: Mapping[str, Any]) -> Outcome:
+        """The value of ``node`` and the evidence that decided it.
+
+        Without ``keep_evidence`` only the value means anything: the compiled engine
+        then returns no evidence at all (the interpreter, placeholders).
+        """
+        if self.program is not None:
+            if not self.keep_evidence:
+                return Outcome(self.program.truth(node)(self))
+            return self.program.outcome(node)(self)
+        return self.interpret(node)
+
+    def interpret(self, node: Mapping[str, Any]) -> Outcome:
+        """:meth:`eval` node by node: the reference the compiled closures must match."""
         if "fact" in node:  # most nodes are leaves: straight to the compiled closure
             return _leaf_fn(node)(self)
         if self.ctx.items and self._scope is not None and not self._scope.reads_item(node):
@@ -522,12 +590,12 @@ class Evaluator:
         if not isinstance(items, list):
             return Outcome(False, (self._ev(pointer, items, "a list"),))
         outcomes = []
-        for index in range(len(items)):
-            self.ctx.items.append(join(pointer, index))
+        for index, item in enumerate(items):
+            self.ctx.push(join(pointer, index), item)
             try:
                 outcomes.append(self.eval(node["where"]))
             finally:
-                self.ctx.items.pop()
+                self.ctx.pop()
         if every:
             return self._all(outcomes) if outcomes else Outcome(True, ())
         if not outcomes:
