@@ -357,6 +357,18 @@ def _pointers(node: dict[str, Any]) -> list[str]:
 
 def _semantic_problems(lists: Checklists, owners: dict[str, str]) -> list[Problem]:
     problems: list[Problem] = []
+    reads_item: dict[str, bool] = {}
+
+    def needs_item(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether named condition ``name`` reads the enclosing loop's item ('@'), itself
+        or through a condition it refers to, outside a loop of its own."""
+        if name not in reads_item:
+            tree = lists.conditions.get(name)
+            reads_item[name] = tree is not None and name not in seen and any(
+                depth == 0 and (any(p.startswith("@") for p in _pointers(node)) or (
+                    "ref" in node and needs_item(node["ref"], seen | {name})))
+                for node, depth in walk(tree))
+        return reads_item[name]
 
     def check_tree(tree: Any, in_loop: bool, file: str, pointer: str) -> None:
         for node, depth in walk(tree):
@@ -372,6 +384,11 @@ def _semantic_problems(lists: Checklists, owners: dict[str, str]) -> list[Proble
             # A named condition may be used inside a loop, so '@' is allowed there.
             if not in_loop and depth == 0 and any(p.startswith("@") for p in _pointers(node)):
                 problems.append(Problem("'@' is only meaningful inside for_each, some, every or "
+                                        "collect", file=file, pointer=pointer))
+            elif (not in_loop and depth == 0 and "ref" in node
+                  and node["ref"] in lists.conditions and needs_item(node["ref"])):
+                problems.append(Problem(f"condition {node['ref']!r} reads '@' (the item of a "
+                                        "loop) and is used outside for_each, some, every or "
                                         "collect", file=file, pointer=pointer))
 
     for name, tree in lists.conditions.items():

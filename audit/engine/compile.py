@@ -38,6 +38,7 @@ from audit.engine.conditions import (
     Evaluator,
     Outcome,
     Truth,
+    _count,
     _expected,
     _fmt,
     _ips_test,
@@ -61,7 +62,8 @@ def walk(node: Any, tokens: tuple[str, ...]) -> Any:
                 return MISSING
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or (len(token) > 1 and token.startswith("0")):
+            if not (token.isascii() and token.isdigit()) or (
+                    len(token) > 1 and token.startswith("0")):
                 return MISSING
             index = int(token)
             if index >= len(node):
@@ -624,6 +626,8 @@ def _dated(op: str, actual: Any, operand: Any, as_of: dt.date) -> bool:
     try:
         when = dt.date.fromisoformat(actual)
     except (TypeError, ValueError):
+        return False
+    if not _count(operand):  # a parameter that is not a number: the test does not hold
         return False
     age = (as_of - when).days
     return 0 <= age <= int(operand) if op == "within_days" else -age >= int(operand)

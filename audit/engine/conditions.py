@@ -161,8 +161,15 @@ def _ips_within(actual: Any, spec: Mapping[str, Any]) -> tuple[bool, list[str]]:
 LIST_SHOWN = 20
 
 
+def _count(operand: Any) -> bool:
+    """A number of items or days (an operand by reference may resolve to anything)."""
+    return isinstance(operand, int | float) and not isinstance(operand, bool)
+
+
 def _list(o: Any) -> str:
-    values = list(o)
+    if not isinstance(o, list):  # an operand by reference that is not a list
+        return f"(a list, but the checklist's operand is {_fmt(o)})"
+    values = o
     if len(values) <= LIST_SHOWN:
         return ", ".join(map(_fmt, values))
     return (", ".join(map(_fmt, values[:LIST_SHOWN]))
@@ -182,7 +189,7 @@ _EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
     "at_least": lambda o, _d: f"at least {_fmt(o)}",
     "at_most": lambda o, _d: f"at most {_fmt(o)}",
     "contains": lambda o, _d: f"a list containing {_fmt(o)}",
-    "contains_any": lambda o, _d: ("a list containing " if len(o) == 1 else
+    "contains_any": lambda o, _d: ("a list containing " if isinstance(o, list) and len(o) == 1 else
                                    "a list containing any of: ") + _list(o),
     "contains_none": lambda o, _d: "a list containing none of: " + _list(o),
     "contains_all": lambda o, _d: "a list containing all of: " + _list(o),
@@ -192,10 +199,12 @@ _EXPECTED: dict[str, Callable[[Any, dt.date], str]] = {
     "present": lambda o, _d: "present" if o else "absent",
     "within_days": lambda o, d: (
         f"a date within {o} days of {d.isoformat()} "
-        f"(on or after {_days_before(d, int(o)).isoformat()})"),
+        f"(on or after {_days_before(d, int(o)).isoformat()})" if _count(o)
+        else f"a date (but the checklist's number of days is {_fmt(o)})"),
     "days_until_at_least": lambda o, d: (
-        f"a date at least {o} day(s) after {d.isoformat()}" if int(o) else
-        f"a date on or after {d.isoformat()}"),
+        f"a date at least {o} day(s) after {d.isoformat()}" if _count(o) and int(o) else
+        f"a date on or after {d.isoformat()}" if _count(o) else
+        f"a date (but the checklist's number of days is {_fmt(o)})"),
     "ips_within": lambda o, _d: (
         "only " + " or ".join(o.get("allow", ["loopback"])) + " addresses"
         + (f", ranges no wider than /{o['min_prefix_v4']} (IPv4)"
@@ -228,19 +237,26 @@ def _sized(actual: Any) -> bool:
 
 
 # Operator -> test(actual, operand). A table, so each leaf finds its test in one lookup.
+# An operand given by reference (a fact, a parameter, a lookup) can resolve to any
+# JSON value. Where a test wants a list (or a count) and gets something else, the
+# test does not hold: never a crash, and never a string's substring test standing
+# in for list membership.
 _TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "equals": _equals,
     "not_equals": lambda a, o: bool(a != o),
-    "one_of": lambda a, o: a in o,
-    "not_one_of": lambda a, o: a not in o,
+    "one_of": lambda a, o: isinstance(o, list) and a in o,
+    "not_one_of": lambda a, o: isinstance(o, list) and a not in o,
     "at_least": lambda a, o: _compare(a, o, True),
     "at_most": lambda a, o: _compare(a, o, False),
     "contains": lambda a, o: isinstance(a, list) and o in a,
-    "contains_any": lambda a, o: isinstance(a, list) and any(x in a for x in o),
-    "contains_none": lambda a, o: isinstance(a, list) and not any(x in a for x in o),
-    "contains_all": lambda a, o: isinstance(a, list) and all(x in a for x in o),
-    "length_at_least": lambda a, o: _sized(a) and len(a) >= o,
-    "length_at_most": lambda a, o: _sized(a) and len(a) <= o,
+    "contains_any": lambda a, o: isinstance(a, list) and isinstance(o, list)
+    and any(x in a for x in o),
+    "contains_none": lambda a, o: isinstance(a, list) and isinstance(o, list)
+    and not any(x in a for x in o),
+    "contains_all": lambda a, o: isinstance(a, list) and isinstance(o, list)
+    and all(x in a for x in o),
+    "length_at_least": lambda a, o: _sized(a) and _count(o) and len(a) >= o,
+    "length_at_most": lambda a, o: _sized(a) and _count(o) and len(a) <= o,
 }
 
 
@@ -322,7 +338,8 @@ def _compile_leaf(node: Mapping[str, Any]) -> LeafFn:
             except (TypeError, ValueError):
                 return Outcome(False, (ev._ev(pointer, actual, expected),))
             age = (ctx.as_of - when).days
-            ok = 0 <= age <= int(operand) if op == "within_days" else -age >= int(operand)
+            ok = _count(operand) and (0 <= age <= int(operand) if op == "within_days"
+                                      else -age >= int(operand))
             return Outcome(ok, (ev._ev(pointer, actual, expected),))
         if test is not None:
             return Outcome(test(actual, operand), (ev._ev(pointer, actual, expected),))

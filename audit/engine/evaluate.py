@@ -213,7 +213,9 @@ def _fill(text: str, evaluator: Evaluator) -> str:
     def one(match: re.Match[str]) -> str:
         value = resolve(evaluator.ctx.document, evaluator.ctx.pointer(match.group(1)))
         if isinstance(value, str | int) and not isinstance(value, bool):
-            return str(evaluator.ctx.redactor.text(str(value)))
+            # value(), not text(): a whole value that is a secret is hidden even when
+            # it is too short to be searched for inside text (a four-digit PIN).
+            return str(evaluator.ctx.redactor.value(value))
         return match.group(2)
 
     return _PLACEHOLDER.sub(one, text)
