@@ -248,7 +248,7 @@ def custom_checklists(directory: Path, copies: int) -> None:
 
 
 def single_file(tools: dict[str, Path | None], runs: int, env: dict[str, str], out: Results,
-                tmp: Path) -> None:
+                tmp: Path, no_peers: bool = False) -> None:
     wheel = [str(tools["ibkr-audit"]), "check", str(MAYA), "--format", "json"]
     python = str(tools["python"])
     commands = {
@@ -266,12 +266,14 @@ def single_file(tools: dict[str, Path | None], runs: int, env: dict[str, str], o
         commands["check-jsonschema"] = [str(tools["check-jsonschema"]), "--schemafile",
                                         str(SCHEMA), str(MAYA)]
     else:
-        out.note("check-jsonschema: not available, skipped")
+        out.note("check-jsonschema: skipped" + (" (--no-peers)" if no_peers else
+                                                ": it could not be installed"))
     if tools.get("checkov"):
         commands["checkov"] = [str(tools["checkov"]), "-f", str(MAYA), "--framework", "json",
                                "--quiet", "--skip-download"]
     else:
-        out.note("checkov: could not be installed, skipped")
+        out.note("checkov: skipped" + (" (--no-peers)" if no_peers else
+                                       ": it could not be installed"))
     # The checkout run imports the repository's `audit` (python -m puts cwd first).
     results = interleaved(commands, runs, env, {"source checkout": ROOT})
     print(f"\nSingle file ({MAYA.name}), median of {runs} interleaved runs:")
@@ -473,6 +475,10 @@ def main() -> None:
                         help="also write the table to this file, between the BENCH markers "
                              "if it has them (repeatable: docs/performance.md and README.md)")
     args = parser.parse_args()
+    unknown = set(args.only.split(",")) - {"single", "curve", "fleet"}
+    if unknown:
+        parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))} "
+                     "(choose from single, curve, fleet)")
     tools = ensure_venv(args.venv, not args.no_peers)
     env = {**os.environ, "IBKR_AUDIT_CACHE_DIR": str(args.venv / "cache")}
     env.pop("PYTHONPATH", None)
@@ -484,7 +490,7 @@ def main() -> None:
     print(f"machine: {machine}")
     out = Results()
     sections: list[tuple[str, Callable[[Path], None]]] = [
-        ("single", lambda tmp: single_file(tools, args.runs, env, out, tmp)),
+        ("single", lambda tmp: single_file(tools, args.runs, env, out, tmp, args.no_peers)),
         ("curve", lambda tmp: curve(tools, args.curve_runs, env, out, tmp)),
     ]
     if args.fleet:

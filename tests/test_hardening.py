@@ -190,6 +190,16 @@ def test_prompts_at_the_end_of_input_say_what_to_do(args: tuple[str, ...],
     assert "Warning" not in proc.stderr and "interrupted" not in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "x.json").exists()
+    if args[0] == "init":  # init has no --stdin: the hint names what does work
+        assert "--example" in proc.stderr and "--stdin" not in proc.stderr
+    assert proc.stdout.endswith("\n") or not proc.stdout
+
+
+def test_a_bare_command_prints_the_help_and_succeeds() -> None:
+    proc = run_cli()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Usage: ibkr-audit") and "check" in proc.stdout
+    assert proc.stderr == ""
 
 
 def test_unencodable_output_is_escaped_never_a_crash(write_setup: Any) -> None:

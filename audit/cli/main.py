@@ -317,6 +317,15 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code)
 
 
+def _needs_terminal(args: list[str]) -> str:
+    """What to do when a command's questions meet the end of standard input."""
+    command = next((a for a in args if not a.startswith("-")), "")
+    if command == "init":  # init asks the whole setup; it has no --stdin
+        return ("needs a terminal to ask its questions (standard input ended); "
+                "use --non-interactive --example maya|minimal|secure")
+    return NEEDS_TERMINAL
+
+
 def _run(args: list[str], debug: bool) -> int:
     """The command's exit code; every message printed here passes the redactor."""
     try:
@@ -328,6 +337,9 @@ def _run(args: list[str], debug: bool) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # click >= 8.2, a bare 'ibkr-audit':
+            click.echo(exc.format_message())  # the help, on stdout, as click 8.1 printed it
+            return 0
         _usage_error(exc)
         return EXIT_INPUT
     except click.ClickException as exc:
@@ -335,7 +347,9 @@ def _run(args: list[str], debug: bool) -> int:
         return EXIT_INPUT
     except (KeyboardInterrupt, click.exceptions.Abort, EOFError) as exc:
         if _at_end_of_input(exc):
-            _say(f"ibkr-audit: error: {NEEDS_TERMINAL}")
+            with contextlib.suppress(OSError, ValueError):
+                sys.stdout.write("\n")  # end the unanswered prompt's line
+            _say(f"ibkr-audit: error: {_needs_terminal(args)}")
             return EXIT_INPUT
         _say("ibkr-audit: interrupted")
         return EXIT_INTERRUPTED
