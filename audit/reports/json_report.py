@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from audit.model import Finding, Report
+from audit.model import Finding, Report, Status
 from audit.reports import RenderOptions
 
 try:  # a declared dependency; the stdlib encoder stays the reference and the fallback
@@ -53,7 +53,13 @@ def dumps(data: Any, *, indent: bool) -> str:
     stdlib encoder otherwise (``indent=2`` alone makes the stdlib use its
     pure-Python encoder, about 60 times slower on a report).
     """
-    if _orjson is not None and _orjson_safe(data):
+    return _encode(data, data, indent)
+
+
+def _encode(data: Any, unsure: Any, indent: bool) -> str:
+    """:func:`dumps`, where ``unsure`` holds every value of ``data`` that may not be a
+    plain str, int, bool, None, list or dict of those (the rest is known to be)."""
+    if _orjson is not None and _orjson_safe(unsure):
         try:
             encoded: bytes = _orjson.dumps(data, option=_orjson.OPT_INDENT_2 if indent else 0)
             return encoded.decode()
@@ -65,33 +71,84 @@ def dumps(data: Any, *, indent: bool) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+_STATUSES = tuple(s.value for s in Status)
+_SCALAR = frozenset({str, int, bool, type(None)})
+
+
 def finding_dict(f: Finding) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": f.id, "title": f.check.title, "area": f.check.area,
-        "severity": f.severity.value, "status": f.status.value,
-        "evidence": [e.to_dict() for e in f.evidence],
-        "remediation": f.check.remediation, "reference": f.check.reference.render(),
-    }
+    return _finding(f, None, [])
+
+
+def _finding(f: Finding, catalog: dict[str, dict[str, Any]] | None,
+             unsure: list[Any]) -> dict[str, Any]:
+    """One finding as the contract writes it; with a ``catalog`` (jsonl-compact), the
+    check's static text only where it differs from the catalogue's entry.
+
+    Values read from the setup (an evidence's actual and expected values, the only
+    fields typed ``Any``) that are not a plain scalar go to ``unsure``, and so does a
+    waiver; every other field is a str, int or None by its type (mypy --strict holds
+    the model to them). Enums are read through ``_value_``: ``.value`` is a property,
+    slow on Python 3.11, and this runs for every finding.
+    """
+    check = f.check
+    evidence = []
+    for e in f.evidence:
+        actual, expected = e.actual, e.expected
+        if type(actual) not in _SCALAR:
+            unsure.append(actual)
+        if type(expected) not in _SCALAR:
+            unsure.append(expected)
+        if e.location is None and e.source is None:
+            evidence.append({"pointer": e.pointer, "actual": actual, "expected": expected})
+        else:
+            evidence.append(e.to_dict())
+            unsure.append(e.location)
+    out: dict[str, Any] = {"id": check.id}
+    if catalog is None:
+        out["title"], out["area"] = check.title, check.area
+        out["severity"], out["status"], out["evidence"] = (
+            check.severity._value_, f.status._value_, evidence)
+        out["remediation"], out["reference"] = check.remediation, check.reference.render()
+    else:
+        static = catalog.get(check.id, _NONE)
+        if static.get("title") != check.title:
+            out["title"] = check.title
+        if static.get("area") != check.area:
+            out["area"] = check.area
+        out["severity"], out["status"], out["evidence"] = (
+            check.severity._value_, f.status._value_, evidence)
+        if static.get("remediation") != check.remediation:
+            out["remediation"] = check.remediation
+        reference = check.reference.render()
+        if static.get("reference") != reference:
+            out["reference"] = reference
     if f.item is not None:
         out["item"] = f.item
     if f.waiver is not None:
-        out["waiver"] = {"reason": f.waiver.reason, "expires": f.waiver.expires,
-                         "approved_by": f.waiver.approved_by, "pointer": f.waiver.pointer}
+        out["waiver"] = waiver = {"reason": f.waiver.reason, "expires": f.waiver.expires,
+                                  "approved_by": f.waiver.approved_by,
+                                  "pointer": f.waiver.pointer}
+        unsure.append(waiver)  # the user's own words: walked, however they are typed
     if f.note:
         out["note"] = f.note
     return out
 
 
+_NONE: dict[str, Any] = {}
+
+
 def report_dict(report: Report) -> dict[str, Any]:
-    out = _contract(report)
-    if report.observed:  # an additional key, only on --probe / --scan-code runs
-        out["observed"] = [dict(zip(("fact", "declared", "observed", "how"), row, strict=True))
-                           for row in report.observed]
-    return out
+    return _report(report, None, [])
 
 
-def _contract(report: Report) -> dict[str, Any]:
-    return {
+def _report(report: Report, catalog: dict[str, dict[str, Any]] | None,
+            unsure: list[Any]) -> dict[str, Any]:
+    findings = []
+    summary = dict.fromkeys(_STATUSES, 0)  # Report.summary(), counted on the way
+    for f in report.findings:
+        findings.append(_finding(f, catalog, unsure))
+        summary[f.status._value_] += 1
+    out = {
         "tool": "ibkr-audit",
         "version": report.tool_version,
         "checklist_version": report.checklist_version,
@@ -99,12 +156,32 @@ def _contract(report: Report) -> dict[str, Any]:
         "setup": report.setup_path,
         "generated_at": report.generated_at,
         "as_of": report.as_of,
-        "summary": report.summary(),
-        "findings": [finding_dict(f) for f in report.findings],
+        "summary": summary,
+        "findings": findings,
     }
+    if report.observed:  # an additional key, only on --probe / --scan-code runs
+        out["observed"] = [dict(zip(("fact", "declared", "observed", "how"), row, strict=True))
+                           for row in report.observed]
+        unsure.append(out["observed"])
+    return out
+
+
+def encode_report(report: Report, *, indent: bool,
+                  catalog: dict[str, dict[str, Any]] | None = None) -> str:
+    """``dumps(report_dict(report))``, checking only the values that may need the stdlib.
+
+    With ``catalog``, the findings leave out static text the catalogue line carries
+    (``jsonl-compact``).
+    """
+    unsure: list[Any] = []
+    data = _report(report, catalog, unsure)
+    return _encode(data, unsure, indent)
 
 
 def render(reports: Sequence[Report], options: RenderOptions) -> str:
     """One report: an object. Several: an array of objects, in the order given."""
-    data: Any = report_dict(reports[0]) if len(reports) == 1 else [report_dict(r) for r in reports]
-    return dumps(data, indent=True) + "\n"
+    if len(reports) == 1:
+        return encode_report(reports[0], indent=True) + "\n"
+    unsure: list[Any] = []
+    data = [_report(r, None, unsure) for r in reports]
+    return _encode(data, unsure, True) + "\n"

@@ -17,14 +17,14 @@ from typing import Any
 from audit import __version__
 from audit.model import Check, Report
 from audit.reports import RenderOptions
-from audit.reports.json_report import REPORT_SCHEMA_VERSION, dumps, report_dict
+from audit.reports.json_report import REPORT_SCHEMA_VERSION, dumps, encode_report
 
 # Keys of a finding that only repeat its check's static text.
 STATIC_KEYS = ("title", "area", "remediation", "reference")
 
 
 def render(reports: Sequence[Report], options: RenderOptions) -> str:
-    return "".join(dumps(report_dict(r), indent=False) + "\n" for r in reports)
+    return "".join(encode_report(r, indent=False) + "\n" for r in reports)
 
 
 def _static(check: Check) -> dict[str, Any]:
@@ -60,13 +60,7 @@ def compact_line(report: Report, catalog: dict[str, dict[str, Any]]) -> str:
     A finding keeps a key whose value differs from its check's entry in the
     catalogue: a remediation filled in with names from this setup, for instance.
     """
-    data: dict[str, Any] = report_dict(report)
-    empty: dict[str, Any] = {}
-    data["findings"] = [
-        {k: v for k, v in finding.items()
-         if k not in STATIC_KEYS or catalog.get(finding["id"], empty).get(k) != v}
-        for finding in data["findings"]]
-    return dumps(data, indent=False) + "\n"
+    return encode_report(report, indent=False, catalog=catalog) + "\n"
 
 
 def render_compact(reports: Sequence[Report], options: RenderOptions) -> str:

@@ -279,13 +279,7 @@ class Redactor:
         pattern = self._compiled()
         if pattern is not None:
             value = _replace_tokens(pattern, value)
-        if "otpauth" in value.lower():
-            value = _replace_tokens(_OTPAUTH, value)
-        if len(value) >= 16:
-            value = _SEED_TOKEN.sub(_seed_or_keep, value)
-        if not self.show_account_ids:
-            value = mask_accounts(value)
-        return value
+        return sweep(value, self.show_account_ids)
 
     def value(self, value: Any) -> Any:
         if self.passthrough:
@@ -340,3 +334,71 @@ def _seed_or_keep(match: re.Match[str]) -> str:
             end < len(text) and (text[end].isalnum() or text[end] == "_")):
         return token
     return REDACTED if _looks_like_seed(token) else token
+
+
+def sweep_whole(value: str, show_account_ids: bool) -> str:
+    """The generic sweep, for secrets no input named: otpauth URIs, base32 seeds and
+    (unless shown) account ids. The reference :func:`sweep` must always agree with."""
+    if "otpauth" in value.lower():
+        value = _replace_tokens(_OTPAUTH, value)
+    if len(value) >= 16:
+        value = _SEED_TOKEN.sub(_seed_or_keep, value)
+    if not show_account_ids:
+        value = mask_accounts(value)
+    return value
+
+
+# The generic sweep of a long text (a JSON report: tens of KB per setup, mostly the
+# same check texts again and again) goes piece by piece, the pieces being what lies
+# between double quotes, and skips the pieces already known to come out unchanged.
+#
+# Why that is the same as sweeping the whole text: no match of the three patterns
+# can contain a double quote (_OTPAUTH excludes it; the seed and account patterns
+# are letters and digits), every context they look at around a match (word
+# characters swallowed by _replace_tokens, the whole-token test of a seed, the digit
+# or %XX before an account id, the digit after it) stops at a double quote exactly
+# as at the start or end of a string, and a replacement (REDACTED) holds no double
+# quote. So sweep(a + '"' + b) == sweep(a) + '"' + sweep(b), and a text whose
+# pieces each come out unchanged comes out unchanged. The same holds for any cut at
+# double quotes, so the text is first cut at '"id"' (one piece per finding in a
+# report), a cheaper first look. Anything the sweep would change sends the whole
+# text down the reference path. tests/test_redaction_fastpath.py checks the
+# equality on arbitrary texts.
+_QUOTE = '"'
+_GROUP = '"id"'  # begins and ends at a double quote; "id" itself is left unchanged
+PIECEWISE_FROM = 2048  # shorter texts are swept whole: cutting them would not pay
+_KNOWN_MAX_LEN = 4096  # longer pieces are checked every time, never remembered
+_KNOWN_BUDGET = 1 << 21  # characters remembered per setting; forgotten when full
+_UNCHANGED: dict[bool, set[str]] = {False: set(), True: set()}
+_KNOWN_CHARS = {False: 0, True: 0}
+
+
+def sweep(value: str, show_account_ids: bool) -> str:
+    """:func:`sweep_whole`, faster on long texts whose pieces were seen before."""
+    if len(value) < PIECEWISE_FROM:
+        return sweep_whole(value, show_account_ids)
+    known = _UNCHANGED[show_account_ids]
+    groups = set(value.split(_GROUP))
+    groups.difference_update(known)
+    if not groups:
+        return value
+    pieces = set(_QUOTE.join(groups).split(_QUOTE))
+    pieces.difference_update(known)
+    joined = _QUOTE.join(pieces)
+    if sweep_whole(joined, show_account_ids) != joined:
+        return sweep_whole(value, show_account_ids)  # something to hide: the reference
+    _remember(show_account_ids, groups | pieces)
+    return value
+
+
+def _remember(show_account_ids: bool, unchanged: set[str]) -> None:
+    """Keep texts the sweep leaves unchanged, within a bounded number of characters."""
+    fresh = [text for text in unchanged if len(text) <= _KNOWN_MAX_LEN]
+    size = sum(map(len, fresh))
+    if _KNOWN_CHARS[show_account_ids] + size > _KNOWN_BUDGET:
+        _UNCHANGED[show_account_ids].clear()
+        _KNOWN_CHARS[show_account_ids] = 0
+        if size > _KNOWN_BUDGET:
+            return
+    _UNCHANGED[show_account_ids].update(fresh)
+    _KNOWN_CHARS[show_account_ids] += size
