@@ -349,23 +349,23 @@ def sweep_whole(value: str, show_account_ids: bool) -> str:
 
 
 # The generic sweep of a long text (a JSON report: tens of KB per setup, mostly the
-# same check texts again and again) goes piece by piece, the pieces being what lies
-# between double quotes, and skips the pieces already known to come out unchanged.
+# same check texts again and again) goes piece by piece and skips the pieces already
+# known to come out unchanged.
 #
-# Why that is the same as sweeping the whole text: no match of the three patterns
-# can contain a double quote (_OTPAUTH excludes it; the seed and account patterns
-# are letters and digits), every context they look at around a match (word
-# characters swallowed by _replace_tokens, the whole-token test of a seed, the digit
-# or %XX before an account id, the digit after it) stops at a double quote exactly
-# as at the start or end of a string, and a replacement (REDACTED) holds no double
-# quote. So sweep(a + '"' + b) == sweep(a) + '"' + sweep(b), and a text whose
-# pieces each come out unchanged comes out unchanged. The same holds for any cut at
-# double quotes, so the text is first cut at '"id"' (one piece per finding in a
-# report), a cheaper first look. Anything the sweep would change sends the whole
-# text down the reference path. tests/test_redaction_fastpath.py checks the
-# equality on arbitrary texts.
-_QUOTE = '"'
-_GROUP = '"id"'  # begins and ends at a double quote; "id" itself is left unchanged
+# Why that is the same as sweeping the whole text: cut it at a double quote or a
+# newline. No match of the three patterns can contain either (_OTPAUTH stops at a
+# quote or a blank; seeds and account ids are letters and digits), every context
+# they look at around a match (word characters swallowed by _replace_tokens, the
+# whole-token test of a seed, the digit or %XX before an account id, the digit
+# after it) stops at either exactly as at the start or end of a string, and a
+# replacement (REDACTED) holds neither. So sweep(a + c + b) == sweep(a) + c +
+# sweep(b) for c in '"' and '\n', and a text whose pieces each come out unchanged
+# comes out unchanged. Cutting first at newlines (the lines of an indented report),
+# then at '"id"' (a quote, "id", a quote: one piece per finding of a one-line
+# report), then at every quote finds the repeated pieces cheaply. Anything the sweep
+# would change sends the whole text down the reference path.
+# tests/test_redaction_fastpath.py checks the equality on arbitrary texts.
+_CUTS = ("\n", '"id"', '"')  # each begins and ends with a cut character
 PIECEWISE_FROM = 2048  # shorter texts are swept whole: cutting them would not pay
 _KNOWN_MAX_LEN = 4096  # longer pieces are checked every time, never remembered
 _KNOWN_BUDGET = 1 << 21  # characters remembered per setting; forgotten when full
@@ -378,16 +378,22 @@ def sweep(value: str, show_account_ids: bool) -> str:
     if len(value) < PIECEWISE_FROM:
         return sweep_whole(value, show_account_ids)
     known = _UNCHANGED[show_account_ids]
-    groups = set(value.split(_GROUP))
-    groups.difference_update(known)
-    if not groups:
-        return value
-    pieces = set(_QUOTE.join(groups).split(_QUOTE))
-    pieces.difference_update(known)
-    joined = _QUOTE.join(pieces)
-    if sweep_whole(joined, show_account_ids) != joined:
-        return sweep_whole(value, show_account_ids)  # something to hide: the reference
-    _remember(show_account_ids, groups | pieces)
+    rest = value  # the pieces not known yet, joined at the last cut
+    seen: list[set[str]] = []
+    for cut in _CUTS:
+        if cut not in rest:
+            continue
+        novel = set(rest.split(cut))
+        novel.difference_update(known)
+        if not novel:
+            break
+        seen.append(novel)
+        rest = cut.join(novel)
+    else:
+        if sweep_whole(rest, show_account_ids) != rest:
+            return sweep_whole(value, show_account_ids)  # something to hide: the reference
+    for pieces in seen:
+        _remember(show_account_ids, pieces)
     return value
 
 
