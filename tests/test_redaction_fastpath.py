@@ -371,3 +371,62 @@ def test_odd_values_read_from_a_setup_still_encode_as_the_stdlib_does(odd: Any) 
             json_report.render([report], RenderOptions())
         return
     assert json_report.render([report], RenderOptions()) == expected
+
+
+# ------------------------------------------------------- the setup scan's memory of clean strings
+
+KEYS = ["name", "password", "x-pin", "token", "notes", "device", "x-ops", "apiKey",
+        "U1234567", "GEZDGNBVGY3TQOJQ", "kind", "token_storage", "password_manager"]
+VALUES = ["laptop", "hunter2-Pw9!", "GEZDGNBVGY3TQOJQ", "U7654321", "Maya DU1234567",
+          "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", "password=Tr0ub4dor&3", "", "  ",
+          "ibkr_mobile", "1234", "mzxw 6ytb oi4q 2345", "x" * 300 + " U7654321"]
+documents = st.recursive(
+    st.one_of(st.sampled_from(VALUES), st.integers(0, 10**7), st.booleans(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)),
+    max_leaves=25)
+
+
+def _scan_without_memory(document: Any) -> Any:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "_CLEAN_MAX_LEN", -1)  # nothing is ever remembered
+        patch.setattr(scan, "_CLEAN_STRINGS", set())
+        return scan.scan(document)
+
+
+@settings(max_examples=300, deadline=None)
+@given(earlier=st.lists(documents, max_size=3), document=documents)
+def test_the_scan_finds_the_same_with_a_memory_of_clean_strings(earlier: list[Any],
+                                                                 document: Any) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "_CLEAN_STRINGS", set())
+        for other in earlier:  # the memory holds what those left behind
+            assert scan.scan(other) == _scan_without_memory(other)
+        expected = _scan_without_memory(document)
+        assert scan.scan(document) == expected
+        assert scan.scan(document) == expected  # again, with its own strings remembered
+
+
+def test_a_clean_string_under_a_key_that_names_a_secret_is_still_found() -> None:
+    first = scan.scan({"device": "hunter2-Pw9!"})
+    assert first == ([], [])
+    assert "hunter2-Pw9!" in scan._CLEAN_STRINGS
+    credentials, _ = scan.scan({"login": {"password": "hunter2-Pw9!"}})
+    assert [(hit.pointer, hit.value) for hit in credentials] == [
+        ("/login/password", "hunter2-Pw9!")]
+    # ...and a key that is itself a secret is never taken for a clean one.
+    credentials, accounts = scan.scan({"GEZDGNBVGY3TQOJQ": 1, "U1234567": 2})
+    assert [hit.value for hit in credentials] == ["GEZDGNBVGY3TQOJQ"]
+    assert [hit.value for hit in accounts] == ["U1234567"]
+    assert not {"GEZDGNBVGY3TQOJQ", "U1234567"} & scan._CLEAN_STRINGS
+
+
+def test_the_scan_memory_keeps_no_string_it_found_something_in(tmp_path: Path) -> None:
+    for path in corpus(tmp_path / "files"):
+        try:
+            document = json.loads(path.read_text())
+        except ValueError:
+            continue
+        assert scan.scan(document) == _scan_without_memory(document), path.name
+    for text in scan._CLEAN_STRINGS:
+        assert scan.classify(text, None) == [] and not scan.ACCOUNT_ID.search(text)

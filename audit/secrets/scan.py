@@ -135,6 +135,22 @@ def _assigned_secrets(text: str) -> list[str]:
     return out
 
 
+# Strings (keys and values) known to hold no credential and no account id, whatever
+# key they stand under unless that key names a secret: the same keys and most of the
+# same values recur in every setup of a fleet, and a setup's scan is then mostly set
+# lookups. Only strings the scan found nothing in are kept, so no secret is held here.
+_CLEAN_STRINGS: set[str] = set()
+_CLEAN_MAX = 1 << 15  # entries; forgotten all at once when full
+_CLEAN_MAX_LEN = 256  # longer strings are scanned every time
+
+
+def _found_nothing(text: str) -> None:
+    if len(text) <= _CLEAN_MAX_LEN:
+        if len(_CLEAN_STRINGS) >= _CLEAN_MAX:
+            _CLEAN_STRINGS.clear()
+        _CLEAN_STRINGS.add(text)
+
+
 def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
     """Walk ``document``; return (credential hits, account-id hits), in document order.
 
@@ -143,22 +159,44 @@ def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
     credentials: list[SecretHit] = []
     accounts: list[SecretHit] = []
     path: list[str | int] = []  # tokens to here; a pointer is built only for a hit
+    clean = _CLEAN_STRINGS
 
     def here(*more: str | int) -> str:
         return join("", *path, *more)
+
+    def string(text: str, key: str | None) -> None:
+        """Scan one string value (its pointer is ``path``)."""
+        if text in clean and (key is None or not _key_names_secret(key)):
+            return
+        found = classify(text, key)
+        for kind, secret in found:
+            credentials.append(SecretHit(here(), kind, secret))
+        ids = [match.group(0) for match in ACCOUNT_ID.finditer(text)]
+        accounts.extend(SecretHit(here(), "IBKR account number", found_id) for found_id in ids)
+        if not found and not ids and (key is None or not _key_names_secret(key)):
+            _found_nothing(text)
 
     def visit(node: Any, key: str | None, free: bool = False) -> None:
         # ``free``: inside an ``x-`` note, the one place the schema lets a number stand
         # under a name of the user's choosing (a PIN written as a number).
         if isinstance(node, dict):
             for k, item in node.items():
-                for kind, secret in classify(k, None):
-                    credentials.append(SecretHit(here(k), f"key is a {kind}", secret))
-                for match in ACCOUNT_ID.finditer(k):
-                    accounts.append(SecretHit(here(k), "IBKR account number as a key",
-                                              match.group(0)))
+                if k not in clean:
+                    found = classify(k, None)
+                    for kind, secret in found:
+                        credentials.append(SecretHit(here(k), f"key is a {kind}", secret))
+                    ids = [match.group(0) for match in ACCOUNT_ID.finditer(k)]
+                    accounts.extend(SecretHit(here(k), "IBKR account number as a key", found_id)
+                                    for found_id in ids)
+                    if not found and not ids:
+                        _found_nothing(k)
+                if item is None or item is True or item is False:
+                    continue  # nothing to find in them
                 path.append(k)
-                visit(item, k, free or k.startswith("x-"))
+                if type(item) is str:
+                    string(item, k)
+                else:
+                    visit(item, k, free or k.startswith("x-"))
                 path.pop()
         elif isinstance(node, list):
             for index, item in enumerate(node):
@@ -166,10 +204,7 @@ def scan(document: Any) -> tuple[list[SecretHit], list[SecretHit]]:
                 visit(item, key, free)
                 path.pop()
         elif isinstance(node, str):
-            for kind, secret in classify(node, key):
-                credentials.append(SecretHit(here(), kind, secret))
-            for match in ACCOUNT_ID.finditer(node):
-                accounts.append(SecretHit(here(), "IBKR account number", match.group(0)))
+            string(node, key)
         elif free and isinstance(node, int | float) and not isinstance(node, bool) and (
                 key is not None and _key_names_secret(key)):
             credentials.append(SecretHit(here(), "number under a key that names a secret",
