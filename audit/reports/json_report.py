@@ -93,16 +93,16 @@ def _finding(f: Finding, catalog: dict[str, dict[str, Any]] | None,
     check = f.check
     evidence = []
     for e in f.evidence:
-        actual, expected = e.actual, e.expected
+        pointer, actual, expected, location, source = e
         if type(actual) not in _SCALAR:
             unsure.append(actual)
         if type(expected) not in _SCALAR:
             unsure.append(expected)
-        if e.location is None and e.source is None:
-            evidence.append({"pointer": e.pointer, "actual": actual, "expected": expected})
+        if location is None and source is None:
+            evidence.append({"pointer": pointer, "actual": actual, "expected": expected})
         else:
             evidence.append(e.to_dict())
-            unsure.append(e.location)
+            unsure.append(location)
     out: dict[str, Any] = {"id": check.id}
     if catalog is None:
         out["title"], out["area"] = check.title, check.area

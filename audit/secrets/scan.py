@@ -397,10 +397,13 @@ def sweep_whole(value: str, show_account_ids: bool) -> str:
 # sweep(b) for c in '"' and '\n', and a text whose pieces each come out unchanged
 # comes out unchanged. Cutting first at newlines (the lines of an indented report),
 # then at '"id"' (a quote, "id", a quote: one piece per finding of a one-line
-# report), then at every quote finds the repeated pieces cheaply. Anything the sweep
-# would change sends the whole text down the reference path.
+# report), then at every quote and newline finds the repeated pieces cheaply. It
+# also works backwards: a text that comes out unchanged has pieces that all do. So
+# when a new piece does change (an account id in a file name), only the pieces that
+# change are replaced, each with what the sweep makes of it.
 # tests/test_redaction_fastpath.py checks the equality on arbitrary texts.
-_CUTS = ("\n", '"id"', '"')  # each begins and ends with a cut character
+_QUOTE = '"'
+_CUTS = ("\n", '"id"')  # each begins and ends with a cut character
 PIECEWISE_FROM = 2048  # shorter texts are swept whole: cutting them would not pay
 _KNOWN_MAX_LEN = 4096  # longer pieces are checked every time, never remembered
 _KNOWN_BUDGET = 1 << 21  # characters remembered per setting; forgotten when full
@@ -413,28 +416,50 @@ def sweep(value: str, show_account_ids: bool) -> str:
     if len(value) < PIECEWISE_FROM:
         return sweep_whole(value, show_account_ids)
     known = _UNCHANGED[show_account_ids]
-    rest = value  # the pieces not known yet, joined at the last cut
+    rest = value  # the parts not known yet, joined at the last cut
     seen: list[set[str]] = []
     for cut in _CUTS:
-        if cut not in rest:
-            continue
-        novel = set(rest.split(cut))
-        novel.difference_update(known)
-        if not novel:
-            break
-        seen.append(novel)
-        rest = cut.join(novel)
+        if cut in rest:
+            parts = set(rest.split(cut))
+            parts.difference_update(known)
+            if not parts:
+                break
+            seen.append(parts)
+            rest = cut.join(parts)
     else:
-        if sweep_whole(rest, show_account_ids) != rest:
-            return sweep_whole(value, show_account_ids)  # something to hide: the reference
-    for pieces in seen:
-        _remember(show_account_ids, pieces)
+        # The pieces: cut at every quote and newline, so none holds either.
+        pieces = set(rest.replace("\n", _QUOTE).split(_QUOTE))
+        pieces.difference_update(known)
+        changed = {}
+        for piece in pieces:
+            swept = sweep_whole(piece, show_account_ids)
+            if swept != piece:
+                changed[piece] = swept
+        if changed:
+            _remember(show_account_ids, pieces.difference(changed))
+            return _substitute(value, changed)
+        seen.append(pieces)
+    for parts in seen:
+        _remember(show_account_ids, parts)
     return value
+
+
+def _substitute(value: str, changed: dict[str, str]) -> str:
+    """``value`` with each piece between quotes and newlines swept as ``changed`` says
+    (a piece not in it is unchanged: it is new and came out unchanged, or it is part
+    of a text known to come out unchanged, and so comes out unchanged itself)."""
+    get = changed.get
+    if "\n" not in value:
+        pieces = value.split(_QUOTE)
+        return _QUOTE.join(map(get, pieces, pieces))
+    return "\n".join([_QUOTE.join(map(get, pieces, pieces))
+                      for pieces in (line.split(_QUOTE) for line in value.split("\n"))])
 
 
 def _remember(show_account_ids: bool, unchanged: set[str]) -> None:
     """Keep texts the sweep leaves unchanged, within a bounded number of characters."""
-    fresh = [text for text in unchanged if len(text) <= _KNOWN_MAX_LEN]
+    known = _UNCHANGED[show_account_ids]
+    fresh = [text for text in unchanged if len(text) <= _KNOWN_MAX_LEN and text not in known]
     size = sum(map(len, fresh))
     if _KNOWN_CHARS[show_account_ids] + size > _KNOWN_BUDGET:
         _UNCHANGED[show_account_ids].clear()
