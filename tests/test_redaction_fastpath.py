@@ -446,3 +446,12 @@ def test_reports_with_something_to_hide_are_swept_piece_by_piece(piecewise: None
     known = scan._UNCHANGED[False]
     assert "Two-factor login is on" in known
     assert not any("U1000" in piece for piece in known)
+
+
+def test_the_scan_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scan, "_CLEAN_STRINGS", set())
+    monkeypatch.setattr(scan, "_CLEAN_MAX", 50)
+    for i in range(40):
+        assert scan.scan({f"x-note-{i}": [f"value {i}", "y" * 300]}) == ([], [])
+        assert len(scan._CLEAN_STRINGS) <= 50
+    assert "y" * 300 not in scan._CLEAN_STRINGS  # too long to be remembered

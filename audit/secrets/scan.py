@@ -140,7 +140,7 @@ def _assigned_secrets(text: str) -> list[str]:
 # same values recur in every setup of a fleet, and a setup's scan is then mostly set
 # lookups. Only strings the scan found nothing in are kept, so no secret is held here.
 _CLEAN_STRINGS: set[str] = set()
-_CLEAN_MAX = 1 << 15  # entries; forgotten all at once when full
+_CLEAN_MAX = 1 << 14  # entries; forgotten all at once when full
 _CLEAN_MAX_LEN = 256  # longer strings are scanned every time
 
 
