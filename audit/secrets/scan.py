@@ -373,7 +373,8 @@ def _seed_or_keep(match: re.Match[str]) -> str:
 
 def sweep_whole(value: str, show_account_ids: bool) -> str:
     """The generic sweep, for secrets no input named: otpauth URIs, base32 seeds and
-    (unless shown) account ids. The reference :func:`sweep` must always agree with."""
+    (unless shown) account ids, over the whole text: the reference :func:`sweep`
+    always agrees with."""
     if "otpauth" in value.lower():
         value = _replace_tokens(_OTPAUTH, value)
     if len(value) >= 16:
@@ -430,12 +431,13 @@ def sweep(value: str, show_account_ids: bool) -> str:
         # The pieces: cut at every quote and newline, so none holds either.
         pieces = set(rest.replace("\n", _QUOTE).split(_QUOTE))
         pieces.difference_update(known)
-        changed = {}
-        for piece in pieces:
-            swept = sweep_whole(piece, show_account_ids)
-            if swept != piece:
-                changed[piece] = swept
-        if changed:
+        joined = _QUOTE.join(pieces)
+        if sweep_whole(joined, show_account_ids) != joined:  # which ones change?
+            changed = {}
+            for piece in pieces:
+                swept = sweep_whole(piece, show_account_ids)
+                if swept != piece:
+                    changed[piece] = swept
             _remember(show_account_ids, pieces.difference(changed))
             return _substitute(value, changed)
         seen.append(pieces)
