@@ -48,8 +48,12 @@ def _tokens(pointer: str) -> tuple[str, ...]:
 
 def resolve(document: Any, pointer: str) -> Any:
     """The value at ``pointer``, or :data:`MISSING` when any step does not exist."""
-    node = document
-    for token in _tokens(pointer):
+    return resolve_tokens(document, _tokens(pointer))
+
+
+def resolve_tokens(node: Any, tokens: tuple[str, ...]) -> Any:
+    """:func:`resolve` with the pointer already split (the compiled engine splits once)."""
+    for token in tokens:
         if isinstance(node, dict):
             if token not in node:
                 return MISSING

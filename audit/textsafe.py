@@ -20,6 +20,12 @@ def clean(text: str) -> str:
     return text.translate(_TABLE)
 
 
+def markdown_cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell: no pipes, no line breaks, no raw HTML."""
+    return clean(text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;")
+                 .replace(">", "&gt;"))
+
+
 def shell_quote(word: str) -> str:
     """One shell word, quoted so that pasting it runs nothing (``$(...)``, ``;``)."""
     import shlex

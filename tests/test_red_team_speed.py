@@ -8,15 +8,31 @@ for leaks and crashes in the new fast paths found them in older code next to it.
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from audit.secrets.scan import ACCOUNT_ID, Redactor, mask_accounts, sweep, sweep_whole
 from tests.conftest import AS_OF, ASSETS, EXAMPLES, invoke
 
 RT = ASSETS / "rt19"
 LISTS = RT / "checklists"
 MAYA = str(EXAMPLES / "maya.json")
+FORMATS = ("text", "json", "markdown", "sarif", "junit", "html")
+
+
+def outputs(path: Path, *extra: str) -> dict[str, str]:
+    """Everything a user could see, per format: stdout and stderr together."""
+    seen = {}
+    for fmt in FORMATS:
+        run = invoke("check", str(path), "--format", fmt, "--as-of", AS_OF, *extra)
+        assert run.exit_code in (0, 1, 2), (fmt, run.stderr)
+        assert "internal error" not in run.stderr
+        seen[fmt] = run.stdout + run.stderr
+    return seen
 
 
 # -- custom checklists: one verdict however the tool is run -----------------------
@@ -78,3 +94,79 @@ def test_a_pin_shown_through_a_remediation_placeholder_is_redacted() -> None:
     assert "4821" not in run.stdout + run.stderr
     assert "97531" not in run.stdout + run.stderr
     assert "Remove the note <redacted> and <redacted>" in run.stdout
+
+
+# -- account ids: what the scan finds, the mask hides -------------------------------
+
+@pytest.mark.parametrize(("name", "account"), [("a2.json", "1234567"), ("sup.json", "1234567")])
+def test_an_id_after_a_digit_and_a_letter_or_after_a_non_ascii_digit_is_masked(
+        name: str, account: str) -> None:
+    # "5DU1234567": not DU1234567 (a digit before it) but U1234567 (a letter before
+    # it), which the scan reports; "²U1234567": '²' is not a digit to the scan.
+    for fmt, text in outputs(RT / name).items():
+        assert account not in text, fmt
+
+
+def test_an_id_after_an_escaped_control_character_in_a_file_name_is_masked(
+        tmp_path: Path) -> None:
+    source = json.loads((EXAMPLES / "minimal.json").read_text())
+    path = tmp_path / "ctl\x01U7654321.json"
+    path.write_text(json.dumps(source), encoding="utf-8")
+    for fmt, text in outputs(path).items():  # JSON writes \u0001, the terminal \x01
+        assert "7654321" not in text, fmt
+        assert "U***4321" in text, fmt
+
+
+ALPHABET = "UDF0123456789%\\xu²a \"" + string.hexdigits[:6]
+
+
+@given(st.text(alphabet=ALPHABET, max_size=40))
+def test_no_id_the_scan_would_find_survives_the_mask(text: str) -> None:
+    masked = mask_accounts(text)
+    assert not ACCOUNT_ID.search(masked), (text, masked)
+    if not ACCOUNT_ID.search(text):  # and nothing else is touched
+        assert masked == text
+
+
+@given(st.lists(st.text(alphabet=ALPHABET, max_size=30), max_size=8),
+       st.sampled_from(['"', "\n", '"id"']))
+def test_the_piecewise_sweep_agrees_with_the_whole_sweep_on_escapes(
+        parts: list[str], cut: str) -> None:
+    text = cut.join(parts) * 60  # long enough to be swept piece by piece
+    for shown in (False, True):
+        assert sweep(text, shown) == sweep_whole(text, shown)
+
+
+# -- secrets in the spellings the renderers use --------------------------------------
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("leak_q.json", 'Pa"ss-word9'),  # Jinja2 writes &#34;
+    ("leak_p.json", "Pa|ss-word9"),  # Markdown writes \|
+    ("mdsec.json", 'Zq9|se<cr>et*pw_x&"'),  # everything at once, in reason and approver
+])
+def test_a_waiver_reason_never_shows_a_password_in_any_spelling(name: str, secret: str) -> None:
+    fragment = "et*pw_x" if "et*pw_x" in secret else "ss-word9"  # survives any escaping
+    for fmt, text in outputs(RT / name).items():
+        assert fragment not in text, fmt
+
+
+@pytest.mark.parametrize("secret", ['Pa"ss-word9', "Pa|ss-word9", "Xy\x07z9q-pass",
+                                    "A&B<c>'d\"e\u2028f"])
+def test_the_redactor_knows_every_spelling_a_renderer_produces(secret: str) -> None:
+    import html
+
+    import markupsafe
+
+    from audit.textsafe import clean, markdown_cell
+
+    redactor = Redactor([secret])
+    for spelling in (secret, str(markupsafe.escape(secret)), html.escape(secret),
+                     markdown_cell(secret), clean(secret), json.dumps(secret)[1:-1],
+                     html.escape(secret, quote=False).replace('"', "&quot;")):
+        assert redactor.text(f"before {spelling} after") == "before <redacted> after", spelling
+
+
+def test_a_secret_key_with_a_control_character_is_not_shown_in_an_error_pointer() -> None:
+    run = invoke("check", str(RT / "keysec2.json"))
+    assert run.exit_code == 2
+    assert "z9q" not in run.stderr and "<redacted>" in run.stderr

@@ -101,7 +101,18 @@ def test_the_memory_is_bounded(piecewise: None, monkeypatch: pytest.MonkeyPatch)
         text = json.dumps({"setup": f"clients/{i:04d}-{'x' * 40}.json", "id": "A"})
         assert scan.sweep(text, False) == text
         assert scan._KNOWN_CHARS[False] <= 1000
-        assert sum(map(len, scan._UNCHANGED[False])) == scan._KNOWN_CHARS[False]
+        assert sum(len(t) + scan._ENTRY_OVERHEAD
+                   for t in scan._UNCHANGED[False]) == scan._KNOWN_CHARS[False]
+
+
+def test_tiny_pieces_are_bounded_by_what_they_cost_not_by_their_length(
+        piecewise: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Red team: counting characters alone let two-character pieces fill ~115 MB."""
+    monkeypatch.setattr(scan, "_KNOWN_BUDGET", 100_000)
+    for i in range(50):
+        text = "\n".join(f"{i:02d}{j:04d}"[-2:] + chr(65 + j % 26) for j in range(3000))
+        scan.sweep(text, False)
+        assert len(scan._UNCHANGED[False]) <= 100_000 // scan._ENTRY_OVERHEAD
 
 
 def test_a_redactor_with_secrets_replaces_them_before_the_sweep(piecewise: None) -> None:

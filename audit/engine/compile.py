@@ -46,7 +46,7 @@ from audit.engine.conditions import (
     _scope_for,
 )
 from audit.model import Evidence
-from audit.pointer import MISSING, _tokens
+from audit.pointer import MISSING, _tokens, resolve_tokens
 
 OutcomeFn = Callable[[Evaluator], Outcome]
 TruthFn = Callable[[Evaluator], Truth]
@@ -54,24 +54,7 @@ OperandFn = Callable[[Evaluator], tuple[Any, str | None]]
 _UNSET: Any = object()
 
 
-def walk(node: Any, tokens: tuple[str, ...]) -> Any:
-    """:func:`audit.pointer.resolve` from ``node`` with the pointer already split."""
-    for token in tokens:
-        if isinstance(node, dict):
-            if token not in node:
-                return MISSING
-            node = node[token]
-        elif isinstance(node, list):
-            if not (token.isascii() and token.isdigit()) or (
-                    len(token) > 1 and token.startswith("0")):
-                return MISSING
-            index = int(token)
-            if index >= len(node):
-                return MISSING
-            node = node[index]
-        else:
-            return MISSING
-    return node
+walk = resolve_tokens  # a pointer's value, its tokens split once
 
 
 class _Path:

@@ -236,7 +236,7 @@ class Store:
             self.conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000,
                                         isolation_level=None)
             self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self.conn.execute("PRAGMA foreign_keys = ON")
             self.conn.create_function("ibkr_setup_key", 1, setup_key, deterministic=True)
             self.conn.create_function("ibkr_redact", 1, redact, deterministic=True)
@@ -244,6 +244,28 @@ class Store:
             self._verify()
         except sqlite3.Error as exc:
             raise _problem(path, exc) from None
+
+    def _use_wal(self) -> None:
+        """Switch to WAL (it stays on in the file), waiting out other openers.
+
+        Switching needs an exclusive lock, and SQLite answers "locked" at once,
+        without its busy handler, when processes opening a new database at the same
+        moment would otherwise deadlock; so wait here, up to the busy timeout.
+        """
+        import time
+
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     @staticmethod
     def _make_private(path: Path, info: os.stat_result) -> None:

@@ -17,9 +17,13 @@ from audit.pointer import join
 REDACTED = "<redacted>"
 
 # IBKR account ids: U/F (live individual/advisor), DU/DF (paper). 5-9 digits. Letters
-# may touch them ("ibkrU1234567", "U1234567paper"); so may a percent-escape, as in a
-# SARIF file URI ("%20U1234567"). A digit may not: that is part of a longer number.
-ACCOUNT_ID = re.compile(r"(?:(?<=%[0-9A-Fa-f]{2})|(?<![0-9]))(D?[UF])(\d{1,5})(\d{4})(?![0-9])")
+# may touch them ("ibkrU1234567", "U1234567paper"); so may an escape that ends in a
+# hex digit: a percent-escape as in a SARIF file URI ("%20U1234567"), or the escape
+# of a control character in a file name (JSON "\u0001U1234567", terminal
+# "\x01U1234567"). Any other ASCII digit may not: that is part of a longer number.
+_ESCAPE_BEHIND = (r"(?<=%[0-9A-Fa-f]{2})|(?<=\\x[0-9A-Fa-f]{2})|(?<=\\u[0-9A-Fa-f]{4})"
+                  r"|(?<=\\U[0-9A-Fa-f]{8})")
+ACCOUNT_ID = re.compile(rf"(?:{_ESCAPE_BEHIND}|(?<![0-9]))(D?[UF])(\d{{1,5}})(\d{{4}})(?![0-9])")
 # otpauth:// and otpauth-migration:// (an authenticator export holding every seed),
 # also percent-encoded or with its slashes escaped as in a JSON pointer (~1).
 _OTPAUTH = re.compile(r"otpauth(?:-migration)?(?::|%3a)[^\s\"'<>]+", re.IGNORECASE)
@@ -223,16 +227,24 @@ def mask_account_id(match: re.Match[str]) -> str:
 # starts with a literal class is scanned several times faster, and every byte the
 # tool prints passes here. What the lookbehind excluded is excluded in Python.
 _ACCOUNT_CANDIDATE = re.compile(r"(D?[UF])(\d{1,5})(\d{4})(?![0-9])")
-_HEX = frozenset("0123456789abcdefABCDEF")
+_ESCAPE_ENDS_HERE = re.compile("(?:" + _ESCAPE_BEHIND.replace("(?<=", "(?:") + r")\Z")
+
+
+def _after_a_number(text: str, start: int) -> bool:
+    """An ASCII digit just before ``start`` that does not end an escape (see ACCOUNT_ID)."""
+    return bool(start) and text[start - 1] in "0123456789" and not (
+        _ESCAPE_ENDS_HERE.search(text, max(0, start - 10), start))
 
 
 def _mask_standalone(match: re.Match[str]) -> str:
     text, start = match.string, match.start()
-    if start and text[start - 1].isdigit() and not (
-            start >= 3 and text[start - 3] == "%" and text[start - 2] in _HEX
-            and text[start - 1] in _HEX):
-        return match.group(0)  # the tail of a longer number
-    return mask_account_id(match)
+    if not _after_a_number(text, start):
+        return mask_account_id(match)
+    if len(match.group(1)) == 2:
+        # "5DU1234567": not DU1234567 (a digit before it), but U1234567 (a letter
+        # before it), as ACCOUNT_ID finds it; masked, both read "5DU***4567".
+        return "D" + mask_account_id(match)[1:]
+    return match.group(0)  # the tail of a longer number
 
 
 def mask_accounts(text: str) -> str:
@@ -251,16 +263,26 @@ _SEED_TOKEN = re.compile(r"[A-Za-z2-7]{16,}=*")
 
 
 def _variants(secret: str) -> set[str]:
-    """The ways a secret can be spelt in our outputs: raw, JSON- and HTML-escaped,
-    percent-encoded and shell-quoted."""
+    """The ways a secret can be spelt in our outputs: raw, JSON-, HTML- (html.escape
+    and markupsafe), XML-attribute- and Markdown-cell-escaped, percent-encoded,
+    shell-quoted, pointer-escaped, and any of those with control characters escaped."""
     import html
     import json
     import shlex
     from urllib.parse import quote
 
+    from audit.textsafe import clean, markdown_cell
+
     forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1],
              html.escape(secret), html.escape(secret, quote=False), quote(secret, safe=""),
-             shlex.quote(secret), secret.replace("~", "~0").replace("/", "~1")}
+             shlex.quote(secret), secret.replace("~", "~0").replace("/", "~1"),
+             # Jinja2's autoescape (markupsafe) and XML attributes (JUnit) spell quotes
+             # differently from html.escape; Markdown table cells escape | and \.
+             html.escape(secret, quote=False).replace('"', "&#34;").replace("'", "&#39;"),
+             html.escape(secret, quote=False).replace('"', "&quot;"),
+             markdown_cell(secret)}
+    # Terminal text, errors and Markdown escape control characters (\x07, \u2028).
+    forms |= {clean(form) for form in forms}
     return {f for f in forms if len(f) >= MIN_SEARCHABLE}
 
 
@@ -407,7 +429,10 @@ _QUOTE = '"'
 _CUTS = ("\n", '"id"')  # each begins and ends with a cut character
 PIECEWISE_FROM = 2048  # shorter texts are swept whole: cutting them would not pay
 _KNOWN_MAX_LEN = 4096  # longer pieces are checked every time, never remembered
-_KNOWN_BUDGET = 1 << 21  # characters remembered per setting; forgotten when full
+_KNOWN_BUDGET = 1 << 21  # bytes (about) remembered per setting; forgotten when full
+# What a remembered string costs beyond its characters: the str object and its set
+# slot. Counting characters alone let 2-character pieces hold ~115 MB (red team).
+_ENTRY_OVERHEAD = 80
 _UNCHANGED: dict[bool, set[str]] = {False: set(), True: set()}
 _KNOWN_CHARS = {False: 0, True: 0}
 
@@ -459,10 +484,10 @@ def _substitute(value: str, changed: dict[str, str]) -> str:
 
 
 def _remember(show_account_ids: bool, unchanged: set[str]) -> None:
-    """Keep texts the sweep leaves unchanged, within a bounded number of characters."""
+    """Keep texts the sweep leaves unchanged, within a bounded memory (~2 MiB)."""
     known = _UNCHANGED[show_account_ids]
     fresh = [text for text in unchanged if len(text) <= _KNOWN_MAX_LEN and text not in known]
-    size = sum(map(len, fresh))
+    size = sum(map(len, fresh)) + _ENTRY_OVERHEAD * len(fresh)
     if _KNOWN_CHARS[show_account_ids] + size > _KNOWN_BUDGET:
         _UNCHANGED[show_account_ids].clear()
         _KNOWN_CHARS[show_account_ids] = 0
