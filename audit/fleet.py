@@ -7,6 +7,7 @@ worst setups, the first invalid files), never the reports themselves.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import signal
 import sys
@@ -301,11 +302,22 @@ def run(paths: list[str], job: Job, jobs: int, out: Writer, progress: bool,
         context = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
                                               else "spawn")
         with context.Pool(jobs, initializer=_init, initargs=(job,)) as pool:
+            finished = pool.imap_unordered(audit_chunk, gate.feed(paths, size))
             try:
-                for results in pool.imap_unordered(audit_chunk, gate.feed(paths, size)):
+                for results in finished:
                     for result in results:
                         emit(result)
                     gate.done()  # only now, once written: a slow reader slows the feed
+            except BaseException:
+                # Stop feeding, then collect (and drop) the chunks already handed out,
+                # at most the window. Leaving them in the result pipe can hang the
+                # pool's shutdown: once its result thread stops reading, a pipe full
+                # of reports blocks the sentinel its task thread still has to send.
+                gate.close()
+                with contextlib.suppress(Exception):
+                    for _results in finished:
+                        pass
+                raise
             finally:
                 gate.close()
         summary.peak_in_flight = gate.peak

@@ -212,6 +212,15 @@ def test_fleet_stops_cleanly_when_the_writer_fails(tmp_path: Path) -> None:
 
     with pytest.raises(BrokenPipeError):
         fleet.run(paths, _fleet_job("jsonl"), 2, Closing(), False, chunk=1, window=2)
+    # A wide window: many reports still in flight when the writer fails are collected
+    # and dropped before the pool shuts down (left in its result pipe, they could hang
+    # the shutdown), and no worker outlives the run.
+    for _ in range(3):
+        with pytest.raises(BrokenPipeError):
+            fleet.run(paths, _fleet_job("jsonl"), 2, Closing(), False, chunk=1, window=16)
+    import multiprocessing
+
+    assert multiprocessing.active_children() == []
 
 
 def _rejoined(lines: list[str]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from audit.reports.text import fit, style, terminal_width
 @click.option("--checklist", "checklists", multiple=True, metavar="PATH",
               help="Also look in this checklist file or directory (repeatable).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="text to read, json for tools (every field of the check).")
 @color_option
 def explain_command(check_id: str, checklists: tuple[str, ...], fmt: str,
                     color: bool | None) -> None:

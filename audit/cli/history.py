@@ -23,13 +23,14 @@ def open_store(path: str | None, *, create: bool = False) -> Store:
 @click.command("history")
 @click.argument("setup", required=False, metavar="[SETUP.json]")
 @history_db_option
-@click.option("--limit", type=RUN_ID, default=20, show_default=True)
+@click.option("--limit", type=RUN_ID, default=20, show_default=True, metavar="N",
+              help="Show at most the N most recent runs.")
 @click.option("--drills", "show_drills", is_flag=True,
               help="List backup-authenticator drills instead of audits.")
 @click.option("--notifications", "show_notifications", is_flag=True,
               help="List notification attempts (check --notify) instead of audits.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="text: a table; json: one object per run.")
 def history_command(setup: str | None, history_db: str | None, limit: int, show_drills: bool,
                     fmt: str, show_notifications: bool) -> None:
     """List recorded audits (or drills), newest first (all setups, or only SETUP's).
@@ -83,7 +84,7 @@ def history_command(setup: str | None, history_db: str | None, limit: int, show_
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default="high", show_default=True,
               help="Exit 1 when a regression at or above this severity is found.")
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="text to read, json for tools.")
 def diff_command(run_a: int | None, run_b: int | None, setup: str | None,
                  history_db: str | None, fail_on: str, fmt: str) -> None:
     """Show what got worse (and better) between two recorded runs.

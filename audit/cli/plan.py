@@ -53,7 +53,8 @@ def _exit_code(analysis: Analysis, request: Request, strict: bool) -> int:
 @_common
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["text", "json", "markdown"], case_sensitive=False),
-              default="text", show_default=True)
+              default="text", show_default=True,
+              help="text to read, markdown to share, json for tools.")
 @color_option
 def plan_command(setup: str, output: str | None, request: Request, strict: bool,
                  fmt: str, color: bool | None) -> int:
@@ -91,7 +92,8 @@ def plan_command(setup: str, output: str | None, request: Request, strict: bool,
 @_common
 @click.option("--format", "-f", "fmt",
               type=click.Choice(["markdown", "json"], case_sensitive=False),
-              default="markdown", show_default=True)
+              default="markdown", show_default=True,
+              help="markdown: a checklist to tick off; json: the tasks for tools.")
 def remediate_command(setup: str, output: str | None, request: Request, strict: bool,
                       fmt: str) -> int:
     """Turn findings into a checklist to work through, worst first.
