@@ -72,6 +72,42 @@ def patched(base: dict[str, Any], set_: dict[str, Any] | None = None,
     return doc
 
 
+def crowded(n: int) -> dict[str, Any]:
+    """Maya with ``n`` devices and ``n`` backup authenticators, some on those devices."""
+    doc = load_example("maya")
+    base = doc["devices"]
+    doc["devices"] = [{**copy.deepcopy(base[i % len(base)]), "name": f"device-{i}",
+                       "authenticator": i % 3 == 0} for i in range(n)]
+    doc["login"]["backup_authenticators"] = [
+        {"method": ("totp_app", "hardware_token", "sms")[i % 3],
+         "device": f"device-{(i * 7) % (2 * n)}", "last_tested": "2026-09-01"}
+        for i in range(n)]
+    return doc
+
+
+def with_configs(setup: Any, case: dict[str, Any], tmp_path: Path) -> Any:
+    """The setup plus the case's config files, parsed as `check --ibc/--jts/...` would."""
+    import shutil
+    from dataclasses import replace
+
+    from audit.importers import configs
+
+    files: dict[str, list[str]] = {}
+    for kind, name in case.get("configs", {}).items():
+        target = tmp_path / name
+        shutil.copy(ASSETS / "configs" / name, target)
+        target.chmod(int(case.get("mode", "0644"), 8))
+        files[kind] = [str(target)]
+    if files:
+        facts, secrets = configs.load(files)
+        setup = replace(setup, data={**setup.data, "$files": facts}, extra_secrets=secrets)
+    if "observed" in case:  # what 'check --probe/--scan-code' would merge in
+        from audit.observe.merge import merge
+
+        setup = merge(setup, case["observed"])
+    return setup
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Compiled checklists are cached in a directory of the run's own, never the user's
     cache dir; set before collection, since test modules load checklists on import."""

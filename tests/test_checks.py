@@ -16,7 +16,7 @@ from audit.engine import checklist
 from audit.engine.evaluate import Options, evaluate
 from audit.loading import load_setup, validate
 from audit.model import Status
-from tests.conftest import ASSETS, load_example, patched
+from tests.conftest import ASSETS, load_example, patched, with_configs
 
 CASES = json.loads((ASSETS / "check_cases.json").read_text())
 LISTS = checklist.load()
@@ -85,29 +85,6 @@ def test_every_check_has_a_passing_and_a_failing_case() -> None:
         assert wanted in outcomes, f"{check.id} has no {wanted} case"
 
 
-def _with_configs(setup: Any, case: dict[str, Any], tmp_path: Path) -> Any:
-    """The setup plus the case's config files, parsed as `check --ibc/--jts/...` would."""
-    import shutil
-    from dataclasses import replace
-
-    from audit.importers import configs
-
-    files: dict[str, list[str]] = {}
-    for kind, name in case.get("configs", {}).items():
-        target = tmp_path / name
-        shutil.copy(ASSETS / "configs" / name, target)
-        target.chmod(int(case.get("mode", "0644"), 8))
-        files[kind] = [str(target)]
-    if files:
-        facts, secrets = configs.load(files)
-        setup = replace(setup, data={**setup.data, "$files": facts}, extra_secrets=secrets)
-    if "observed" in case:  # what 'check --probe/--scan-code' would merge in
-        from audit.observe.merge import merge
-
-        setup = merge(setup, case["observed"])
-    return setup
-
-
 DRILL_SEEDS = {"drill-weak": "JBSWY3DPEHPK3PXP",  # 16 characters, 80 bits
                "drill-strong": "JBSWY3DPEHPK3PXPJBSWY3DPEH"}  # 26 characters, 128 bits
 
@@ -117,7 +94,7 @@ def _status_of(doc: dict[str, Any], check_id: str, item: str | None, tmp_path: P
     path = tmp_path / "case.json"
     path.write_text(json.dumps(doc))
     setup = load_setup(str(path))  # the case must itself be a valid setup
-    setup = _with_configs(setup, case or {}, tmp_path)
+    setup = with_configs(setup, case or {}, tmp_path)
     options = Options(as_of=AS_OF, check_keyring=keyring is not None)
     if keyring is not None:
         import keyring as keyring_module
@@ -159,7 +136,7 @@ def test_failing_findings_carry_evidence_that_resolves(tmp_path: Path) -> None:
         doc = patched(load_example(case["base"]), case.get("set"), case.get("remove"))
         path = tmp_path / "e.json"
         path.write_text(json.dumps(doc))
-        setup = _with_configs(load_setup(str(path)), case, tmp_path)
+        setup = with_configs(load_setup(str(path)), case, tmp_path)
         for finding in evaluate(setup, LISTS, Options(as_of=AS_OF)):
             assert finding.evidence, finding.id
             for ev in finding.evidence:

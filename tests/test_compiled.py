@@ -15,7 +15,6 @@ import copy
 import datetime as dt
 import json
 import random
-import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from audit.errors import AuditError
 from audit.loading import Setup, load_setup
 from audit.reports import RenderOptions, get
 from audit.secrets.scan import Redactor, SecretHit
-from tests.conftest import ASSETS, EXAMPLES, load_example, patched
+from tests.conftest import ASSETS, EXAMPLES, crowded, load_example, patched, with_configs
 
 CASES = json.loads((ASSETS / "check_cases.json").read_text())
 AS_OF = dt.date.fromisoformat(CASES["as_of"])
@@ -88,22 +87,8 @@ def test_most_assets_are_compared() -> None:
 
 
 def with_case_inputs(setup: Setup, case: dict[str, Any], tmp_path: Path) -> Setup:
-    """The case's configuration files and observations, as ``check`` would merge them."""
-    from audit.importers import configs
-
-    files: dict[str, list[str]] = {}
-    for kind, name in case.get("configs", {}).items():
-        target = tmp_path / name
-        shutil.copy(ASSETS / "configs" / name, target)
-        target.chmod(int(case.get("mode", "0644"), 8))
-        files[kind] = [str(target)]
-    if files:
-        facts, secrets = configs.load(files)
-        setup = replace(setup, data={**setup.data, "$files": facts}, extra_secrets=secrets)
-    if "observed" in case:
-        from audit.observe.merge import merge
-
-        setup = merge(setup, case["observed"])
+    """The case's configuration files, observations and keyring, as ``check`` would merge them."""
+    setup = with_configs(setup, case, tmp_path)
     if "keyring" in case:  # what the keyring probe would have found
         present = case["keyring"] == "has-entry"
         probe = Probe(present if case["keyring"] != "locked" else None,
@@ -168,18 +153,6 @@ def test_generated_fleet(tmp_path: Path) -> None:
         assert_same_reports(setup, as_of=LATER if index % 3 == 0 else AS_OF)
         compared += 1
     assert compared >= 150
-
-
-def crowded(n: int) -> dict[str, Any]:
-    doc = load_example("maya")
-    base = doc["devices"]
-    doc["devices"] = [{**copy.deepcopy(base[i % len(base)]), "name": f"device-{i}",
-                       "authenticator": i % 3 == 0} for i in range(n)]
-    doc["login"]["backup_authenticators"] = [
-        {"method": ("totp_app", "hardware_token", "sms")[i % 3],
-         "device": f"device-{(i * 7) % (2 * n)}", "last_tested": "2026-09-01"}
-        for i in range(n)]
-    return doc
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 60])

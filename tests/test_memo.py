@@ -9,7 +9,6 @@ another now costs the sum of their sizes, not the product.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from pathlib import Path
@@ -26,7 +25,7 @@ from audit.engine.evaluate import Options
 from audit.errors import AuditError
 from audit.reports.json_report import report_dict
 from audit.secrets.scan import Redactor
-from tests.conftest import EXAMPLES, load_example
+from tests.conftest import EXAMPLES, crowded
 from tests.strategies import valid_setups
 
 AS_OF = dt.date(2026, 11, 25)
@@ -38,19 +37,6 @@ def findings(path: Path, memoise: bool, keep_evidence: bool = True) -> list[dict
     report = audit_file(str(path), LISTS, options)
     out: list[dict[str, Any]] = report_dict(report)["findings"]
     return out
-
-
-def crowded(n: int) -> dict[str, Any]:
-    """Maya with ``n`` devices and ``n`` backup authenticators, some on those devices."""
-    doc = load_example("maya")
-    base = doc["devices"]
-    doc["devices"] = [{**copy.deepcopy(base[i % len(base)]), "name": f"device-{i}",
-                       "authenticator": i % 3 == 0} for i in range(n)]
-    doc["login"]["backup_authenticators"] = [
-        {"method": ("totp_app", "hardware_token", "sms")[i % 3],
-         "device": f"device-{(i * 7) % (2 * n)}", "last_tested": "2026-09-01"}
-        for i in range(n)]
-    return doc
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.json")))

@@ -19,8 +19,8 @@ from audit.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, AuditError
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a SIGTERM death
 TRUE_WORDS = {"1", "true", "yes", "on"}
 BAD_NAME_ERRNOS = {errno.ENAMETOOLONG, errno.ELOOP}
-NEEDS_TERMINAL = ("needs a terminal to ask its questions (standard input ended); "
-                  "use --stdin or --non-interactive")
+NO_TERMINAL = "needs a terminal to ask its questions (standard input ended); "
+NEEDS_TERMINAL = NO_TERMINAL + "use --stdin or --non-interactive"
 
 # Subcommands are imported only when used: a 'check' run should not pay for the
 # scheduler, the drill or the advice engine. name -> (module, attribute, short help)
@@ -321,8 +321,7 @@ def _needs_terminal(args: list[str]) -> str:
     """What to do when a command's questions meet the end of standard input."""
     command = next((a for a in args if not a.startswith("-")), "")
     if command == "init":  # init asks the whole setup; it has no --stdin
-        return ("needs a terminal to ask its questions (standard input ended); "
-                "use --non-interactive --example maya|minimal|secure")
+        return NO_TERMINAL + "use --non-interactive --example maya|minimal|secure"
     return NEEDS_TERMINAL
 
 

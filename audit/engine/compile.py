@@ -44,6 +44,7 @@ from audit.engine.conditions import (
     _ips_test,
     _Scope,
     _scope_for,
+    at_least,
 )
 from audit.model import Evidence
 from audit.pointer import MISSING, _tokens, resolve_tokens
@@ -208,7 +209,7 @@ class Program:
         if "at_least" in node and "of" in node:
             wanted = node["at_least"]
             of = [self.outcome(c) for c in node["of"]]
-            return lambda ev: _at_least(int(wanted), [c(ev) for c in of])
+            return lambda ev: at_least(int(wanted), [c(ev) for c in of])
         if "ref" in node:
             name = node["ref"]
             target: list[OutcomeFn] = []
@@ -297,9 +298,9 @@ class Program:
 
     def _composite_truth(self, node: Mapping[str, Any]) -> TruthFn:
         if "all" in node:
-            return _all_truth([self.truth(c) for c in node["all"]])
+            return _kleene_truth([self.truth(c) for c in node["all"]], False)
         if "any" in node:
-            return _any_truth([self.truth(c) for c in node["any"]])
+            return _kleene_truth([self.truth(c) for c in node["any"]], True)
         if "not" in node:
             inner = self.truth(node["not"])
 
@@ -474,42 +475,20 @@ def _kleene(outcomes: list[Outcome], decisive: bool) -> Outcome:
     return Outcome(value, tuple(evidence))
 
 
-def _at_least(n: int, outcomes: list[Outcome]) -> Outcome:
-    true = [o for o in outcomes if o.value is True]
-    unknown = [o for o in outcomes if o.value is None]
-    if len(true) >= n:
-        return Outcome(True, tuple(e for o in true for e in o.evidence))
-    if len(true) + len(unknown) >= n:
-        return Outcome(None, tuple(e for o in unknown for e in o.evidence))
-    return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
-
-
-def _all_truth(children: list[TruthFn]) -> TruthFn:
-    def all_(ev: Evaluator) -> Truth:
+def _kleene_truth(children: list[TruthFn], decisive: bool) -> TruthFn:
+    """:func:`_kleene` for values alone: AND (decisive False) or OR (decisive True),
+    stopping at the first decisive child."""
+    def kleene(ev: Evaluator) -> Truth:
         unknown = False
         for child in children:
             value = child(ev)
-            if value is False:
-                return False
+            if value is decisive:
+                return decisive
             if value is None:
                 unknown = True
-        return None if unknown else True
+        return None if unknown else not decisive
 
-    return all_
-
-
-def _any_truth(children: list[TruthFn]) -> TruthFn:
-    def any_(ev: Evaluator) -> Truth:
-        unknown = False
-        for child in children:
-            value = child(ev)
-            if value is True:
-                return True
-            if value is None:
-                unknown = True
-        return None if unknown else False
-
-    return any_
+    return kleene
 
 
 def _at_least_truth(wanted: Any, children: list[TruthFn]) -> TruthFn:

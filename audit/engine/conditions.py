@@ -426,6 +426,17 @@ def _scope_for(conditions: Mapping[str, Any]) -> _Scope:
     return scope
 
 
+def at_least(n: int, outcomes: list[Outcome]) -> Outcome:
+    """At least ``n`` children true, in three-valued logic, with the deciding evidence."""
+    true = [o for o in outcomes if o.value is True]
+    unknown = [o for o in outcomes if o.value is None]
+    if len(true) >= n:
+        return Outcome(True, tuple(e for o in true for e in o.evidence))
+    if len(true) + len(unknown) >= n:
+        return Outcome(None, tuple(e for o in unknown for e in o.evidence))
+    return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
+
+
 class Evaluator:
     """Evaluates condition nodes; one instance per (setup, checklist set, options).
 
@@ -546,7 +557,7 @@ class Evaluator:
                 Evidence(e.pointer, e.actual, f"not ({_fmt(e.expected)})", e.location, e.source)
                 for e in inner.evidence))
         if "at_least" in node and "of" in node:
-            return self._at_least(int(node["at_least"]), [self.eval(c) for c in node["of"]])
+            return at_least(int(node["at_least"]), [self.eval(c) for c in node["of"]])
         if "ref" in node:
             key = (node["ref"], self.ctx.items[-1] if self.ctx.items else "")
             outcome = self._refs.get(key)
@@ -586,16 +597,6 @@ class Evaluator:
     @classmethod
     def _any(cls, outcomes: list[Outcome]) -> Outcome:
         return cls._kleene(outcomes, decisive=True)
-
-    @staticmethod
-    def _at_least(n: int, outcomes: list[Outcome]) -> Outcome:
-        true = [o for o in outcomes if o.value is True]
-        unknown = [o for o in outcomes if o.value is None]
-        if len(true) >= n:
-            return Outcome(True, tuple(e for o in true for e in o.evidence))
-        if len(true) + len(unknown) >= n:
-            return Outcome(None, tuple(e for o in unknown for e in o.evidence))
-        return Outcome(False, tuple(e for o in outcomes for e in o.evidence))
 
     def _quantifier(self, node: Mapping[str, Any]) -> Outcome:
         every = "every" in node

@@ -278,6 +278,16 @@ def _kept(evaluator: Evaluator, *evidence: Evidence) -> tuple[Evidence, ...]:
 _LABELS = ("name", "check", "method", "file")
 
 
+def _label(item: Any, redact: Callable[[Any], Any]) -> Any:
+    """What a per-item finding is called: the item's first name-like string, redacted."""
+    if isinstance(item, dict):
+        for key in _LABELS:
+            value = item.get(key)
+            if isinstance(value, str):
+                return redact(value)
+    return None
+
+
 def _run(plan: _Plan, evaluator: Evaluator, findings: list[Finding], observed: bool) -> None:
     check = plan.check
     if plan.observed_only and not observed:
@@ -315,13 +325,7 @@ def _run(plan: _Plan, evaluator: Evaluator, findings: list[Finding], observed: b
     redact = ctx.redactor.value
     for index, item in enumerate(items):
         pointer = f"{for_each}/{index}"  # join(for_each, index)
-        label = None
-        if isinstance(item, dict):
-            for key in _LABELS:
-                value = item.get(key)
-                if isinstance(value, str):
-                    label = redact(value)
-                    break
+        label = _label(item, redact)
         ctx.push(pointer, item)
         try:
             shown_check, status, evidence, note = _decide(plan, evaluator)
@@ -359,13 +363,7 @@ def _run_values(plan: _Plan, evaluator: Evaluator, findings: list[Finding],
     redact = ctx.redactor.value
     for index, item in enumerate(items):
         pointer = f"{for_each}/{index}"  # join(for_each, index)
-        label = None
-        if isinstance(item, dict):
-            for key in _LABELS:
-                value = item.get(key)
-                if isinstance(value, str):
-                    label = redact(value)
-                    break
+        label = _label(item, redact)
         ctx.push(pointer, item)
         try:
             shown, status, note = _decide_alone(plan, evaluator)
